@@ -1,0 +1,15 @@
+"""The one module that includes every router."""
+
+from fastapi import FastAPI
+
+from app.auth import router as auth
+from app.core import health
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(health.router)
+    app.include_router(auth.keys_router)
+    app.include_router(auth.token_router)
+    app.include_router(auth.metrics_router)
+    app.include_router(auth.clients_router)
+    app.include_router(auth.audit_router)

@@ -1,0 +1,150 @@
+"""Bearer token verification for our own tokens and an external identity provider's.
+
+Both sources work side by side: the `iss` claim picks the verifier. Algorithms
+are pinned (RS256 for ours; RS256/ES256/PS256 for the external IdP), so `alg: none`
+and HS256 tokens made with a public key are refused.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+from jose import JWTError, jwt
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError
+
+from app.auth.scopes import SCOPES
+from app.auth.service import Identity
+from app.core.config import Settings
+from app.core.errors import Unauthenticated
+from app.core.keys import SigningKey
+
+EXTERNAL_ALGORITHMS = ["RS256", "ES256", "PS256"]
+
+
+class ExternalJWKS:
+    """The external IdP's JWKS, fetched with httpx and cached; refetched on an unknown kid
+    at most once a minute so a flood of bad tokens cannot hammer the IdP."""
+
+    def __init__(self, url: str, *, client: httpx.Client, cache_seconds: int = 3600) -> None:
+        self.url = url
+        self.client = client
+        self.cache_seconds = cache_seconds
+        self._keys: dict[str, Any] | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def keys(self, kid: str | None) -> dict[str, Any]:
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            known = self._keys is not None and (
+                kid is None or any(k.get("kid") == kid for k in self._keys.get("keys", []))
+            )
+            if self._keys is None or age > self.cache_seconds or (not known and age > 60):
+                response = self.client.get(self.url, timeout=10)
+                response.raise_for_status()
+                self._keys = response.json()
+                self._fetched_at = time.monotonic()
+            assert self._keys is not None
+            return self._keys
+
+
+class TokenVerifier:
+    """Turns a bearer token into an Identity or raises Unauthenticated."""
+
+    def __init__(
+        self, *, settings: Settings, key: SigningKey, external_jwks: ExternalJWKS | None = None
+    ) -> None:
+        self.settings = settings
+        self.key = key
+        self.external_jwks = external_jwks
+
+    def verify(self, token: str) -> Identity:
+        try:
+            unverified = jwt.get_unverified_claims(token)
+        except JWTError as exc:
+            raise Unauthenticated("The token is not a well-formed JWT.") from exc
+        issuer = unverified.get("iss")
+        if issuer == self.settings.token_issuer:
+            return self._verify_local(token)
+        if self.external_jwks is not None and issuer == self.settings.external_issuer:
+            return self._verify_external(token)
+        raise Unauthenticated("The token's issuer is not trusted.")
+
+    def _verify_local(self, token: str) -> Identity:
+        claims = _decode(
+            lambda: self.key.decode(
+                token, audience=self.settings.token_audience, issuer=self.settings.token_issuer
+            )
+        )
+        client_id = claims.get("client_id") or claims.get("sub")
+        if not isinstance(client_id, str):
+            raise Unauthenticated("The token names no client.")
+        person = claims.get("person_id")
+        return Identity(
+            client_id=client_id,
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            person_id=uuid.UUID(person) if person else None,
+        )
+
+    def _verify_external(self, token: str) -> Identity:
+        assert self.external_jwks is not None
+        try:
+            header = jwt.get_unverified_header(token)
+            keys = self.external_jwks.keys(header.get("kid"))
+        except (JWTError, httpx.HTTPError, ValueError) as exc:
+            raise Unauthenticated("The identity provider's keys could not be used.") from exc
+        claims = _decode(
+            lambda: jwt.decode(
+                token,
+                keys,
+                algorithms=EXTERNAL_ALGORITHMS,
+                audience=self.settings.external_audience or self.settings.token_audience,
+                issuer=self.settings.external_issuer,
+                options={"verify_at_hash": False},
+            )
+        )
+        client_id = (
+            claims.get(self.settings.external_client_claim)
+            or claims.get("appid")
+            or claims.get("client_id")
+            or claims.get("sub")
+        )
+        if not isinstance(client_id, str):
+            raise Unauthenticated("The token names no client.")
+        return Identity(
+            client_id=f"ext:{client_id}",
+            scopes=frozenset(self._map_external_scopes(claims)),
+            source="external",
+        )
+
+    def _map_external_scopes(self, claims: dict[str, Any]) -> set[str]:
+        values: list[str] = []
+        for claim in ("scp", "scope"):
+            if isinstance(claims.get(claim), str):
+                values.extend(claims[claim].split())
+        if isinstance(claims.get("roles"), list):
+            values.extend(str(role) for role in claims["roles"])
+        mapping = self.settings.external_scope_map
+        scopes: set[str] = set()
+        for value in values:
+            if value in mapping:
+                scopes.update(s for s in mapping[value] if s in SCOPES)
+            elif value in SCOPES:
+                scopes.add(value)
+        return scopes
+
+
+def _decode(decode: Any) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = decode()
+    except ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired.") from exc
+    except JWTClaimsError as exc:
+        raise Unauthenticated(f"The token's claims are not valid here: {exc}.") from exc
+    except JWTError as exc:
+        raise Unauthenticated("The token's signature or algorithm is not accepted.") from exc
+    return claims

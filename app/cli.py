@@ -1,0 +1,201 @@
+"""The `aidiploma` command: serve, migrate, worker, demo, clients, openapi, audit.
+
+Command names, flags and `--json` outputs are a public interface for
+integration scripts: keep them stable. Every command honours AIDIPLOMA_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core.config import Settings
+
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+def _session_factory(settings: Settings) -> Any:
+    from app.core.db import create_db_engine, make_session_factory
+
+    return make_session_factory(create_db_engine(settings.database_url))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="*" if args.behind_proxy else None,
+    )
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from app.core import migrations
+
+    migrations.upgrade(settings.database_url)
+    print(f"database at {migrations.head_revision()}", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.logging import configure_logging
+    from app.worker import Worker
+
+    configure_logging(settings.log_level, settings.log_json)
+    worker = Worker(_session_factory(settings), settings=settings)
+    try:
+        worker.run_forever()
+    except KeyboardInterrupt:
+        worker.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app import demo
+    from app.core import migrations
+
+    migrations.upgrade(settings.database_url)
+    result = demo.load(
+        _session_factory(settings),
+        settings=settings,
+        language=args.language,
+        if_empty=args.if_empty,
+    )
+    if args.json:
+        _print_json(result)
+    else:
+        demo.print_summary(result)
+    return 0
+
+
+def cmd_clients_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth import service
+    from app.auth.schemas import ApiClientCreate
+    from app.core.db import unit_of_work
+
+    data = ApiClientCreate(name=args.name, scopes=args.scope, person_id=args.person_id)
+    with unit_of_work(_session_factory(settings)) as session:
+        session.info["actor"] = "cli"
+        client, secret = service.create_client(session, data=data)
+    if args.json:
+        print(
+            json.dumps(
+                {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes}
+            )
+        )
+    else:
+        print(
+            f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
+            f"scopes:        {' '.join(client.scopes)}\n(the secret is shown only now)"
+        )
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    from app.openapi_export import render_openapi
+
+    text = render_openapi()
+    if args.check:
+        current = OPENAPI_PATH.read_text() if OPENAPI_PATH.exists() else ""
+        if current != text:
+            print("openapi/openapi.json is stale; run `aidiploma openapi`", file=sys.stderr)
+            return 1
+        return 0
+    OPENAPI_PATH.parent.mkdir(parents=True, exist_ok=True)
+    OPENAPI_PATH.write_text(text)
+    print(f"wrote {OPENAPI_PATH}", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core import audit
+
+    with _session_factory(settings)() as session:
+        report = audit.verify_chain(session)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(
+            "intact"
+            if report["intact"]
+            else f"BROKEN at entry {report['first_broken_seq']}: {report['reason']}"
+        )
+        print(f"{report['checked']} entries checked")
+    return 0 if report["intact"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aidiploma", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--behind-proxy", action="store_true", help="trust X-Forwarded-* headers from any proxy"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="upgrade the database schema to head").set_defaults(
+        handler=cmd_migrate
+    )
+    commands.add_parser("worker", help="run the background worker").set_defaults(handler=cmd_worker)
+
+    demo = commands.add_parser("demo", help="load the demo organisation")
+    demo.add_argument("--language", choices=["nl", "en"], default="nl")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only load when no demo organisation is there yet"
+    )
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+    clients = commands.add_parser("clients", help="API clients").add_subparsers(
+        dest="clients_command", required=True
+    )
+    create = clients.add_parser("create", help="create an API client and print its secret once")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--scope", action="append", required=True, help="a scope; repeat for several"
+    )
+    create.add_argument("--person-id", default=None, help="link to a person (manager clients)")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=cmd_clients_create)
+
+    openapi = commands.add_parser("openapi", help="write openapi/openapi.json")
+    openapi.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    openapi.set_defaults(handler=cmd_openapi)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="verify the hash chain; exit 1 if broken")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(handler=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args, Settings()))
+    except ValueError as exc:  # pydantic validation of CLI input
+        print(f"aidiploma: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

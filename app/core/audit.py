@@ -1,0 +1,189 @@
+"""Append-only, hash-chained audit trail of every write.
+
+Services call `record()`; the entries are written when the session commits, in
+the same transaction as the change, each carrying the hash of the one before.
+Chaining happens at commit time under a lock (an advisory lock on PostgreSQL,
+the write lock on SQLite) so the lock is held for milliseconds, not the whole
+request. `verify_chain()` recomputes the chain and names the first broken entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.core import clock
+from app.core.db import PortableJSON, UTCDateTime
+from app.core.pagination import PageParams, paginate
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the audit-chain advisory lock on PostgreSQL.
+_AUDIT_LOCK_KEY = 7_424_201
+_PENDING = "audit_pending"
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor: str | None = Field(default=None, max_length=200, index=True)
+    request_id: str | None = Field(default=None, max_length=128)
+    entity_type: str = Field(max_length=64, index=True)
+    entity_id: str = Field(max_length=200, index=True)
+    action: str = Field(max_length=64)
+    before: dict[str, Any] | None = Field(default=None, sa_type=PortableJSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=PortableJSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+def record(
+    session: Session,
+    *,
+    entity_type: str,
+    entity_id: str | uuid.UUID,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Queue an audit entry; it is written and chained when the session commits."""
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "occurred_at": clock.now(),
+            "actor": session.info.get("actor"),
+            "request_id": session.info.get("request_id"),
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "action": action,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
+    )
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    result: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return result
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    """The SHA-256 over an entry's canonical JSON, including the previous hash."""
+    canonical = json.dumps(
+        {
+            "seq": entry["seq"],
+            "occurred_at": entry["occurred_at"].isoformat(),
+            "actor": entry["actor"],
+            "request_id": entry["request_id"],
+            "entity_type": entry["entity_type"],
+            "entity_id": entry["entity_id"],
+            "action": entry["action"],
+            "before": entry["before"],
+            "after": entry["after"],
+            "prev_hash": entry["prev_hash"],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _write_pending(session: OrmSession) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    last = connection.execute(
+        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    rows = []
+    for entry in pending:
+        seq += 1
+        entry = {**entry, "seq": seq, "prev_hash": prev_hash}
+        entry["hash"] = prev_hash = entry_hash(entry)
+        rows.append(entry)
+    connection.execute(sa.insert(AuditEvent), rows)
+
+
+def _clear_pending(session: OrmSession, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install(factory: sessionmaker[Any]) -> None:
+    """Make sessions from this factory write their queued audit entries on commit."""
+    sa.event.listen(factory, "before_commit", _write_pending)
+    sa.event.listen(factory, "after_rollback", _clear_pending)
+
+
+def verify_chain(session: Session, *, batch_size: int = 5000) -> dict[str, Any]:
+    """Recompute every hash in order; report the first entry that does not match."""
+    prev_hash = GENESIS_HASH
+    checked = 0
+    expected_seq = 1
+    for event in _iterate(session, batch_size):
+        entry = event.model_dump()
+        problem = None
+        if event.seq != expected_seq:
+            problem = f"entry {expected_seq} is missing"
+        elif event.prev_hash != prev_hash:
+            problem = "prev_hash does not match the previous entry's hash"
+        elif entry_hash(entry) != event.hash:
+            problem = "content does not match its hash"
+        if problem:
+            return {
+                "intact": False,
+                "checked": checked,
+                "first_broken_seq": event.seq,
+                "reason": problem,
+            }
+        prev_hash = event.hash
+        checked += 1
+        expected_seq += 1
+    return {"intact": True, "checked": checked, "first_broken_seq": None, "reason": None}
+
+
+def _iterate(session: Session, batch_size: int) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        batch = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.seq > after)
+            .order_by(AuditEvent.seq)
+            .limit(batch_size)  # type: ignore[arg-type]
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].seq
+
+
+def list_events(
+    session: Session, *, page: PageParams, filters: dict[str, str | None]
+) -> tuple[list[AuditEvent], str | None]:
+    """Audit events in chain order, filtered by exact column values."""
+    statement = select(AuditEvent)
+    for column, value in filters.items():
+        if value is not None:
+            statement = statement.where(getattr(AuditEvent, column) == value)
+    return paginate(
+        session,
+        statement,
+        id_column=AuditEvent.seq,
+        params=page,  # type: ignore[arg-type]
+        updated_at_column=AuditEvent.occurred_at,
+    )

@@ -1,0 +1,149 @@
+"""Database engine, sessions and the portable column types every table uses.
+
+SQLite (a file in WAL mode, foreign keys on) is the embedded default and
+PostgreSQL (psycopg 3) is production; nothing on the default path is
+PostgreSQL-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Field, Session, SQLModel
+
+from app.core import clock
+
+# Stable constraint names, so Alembic diffs and batch migrations on SQLite work.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite stores it naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use app.core.clock.now() or an aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Portable JSON that becomes JSONB on PostgreSQL.
+PortableJSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utc_field(**kwargs: Any) -> Any:
+    """A UTCDateTime column field."""
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+
+
+class TimestampedTable(SQLModel):
+    """Fields shared by every mutable table: a UUID key, creation and update times and a version.
+
+    The version feeds ETag / If-Match; updated_at feeds `updated_since` filters of sync jobs.
+    """
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(
+        default_factory=clock.now, sa_type=UTCDateTime, nullable=False, index=True
+    )
+    version: int = Field(default=1, nullable=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The pysqlite driver's own transaction handling breaks SAVEPOINTs; we emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+WRITE_INTENT = {"aidiploma_write_intent": True}
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    # A transaction that will write takes the write lock up front (BEGIN IMMEDIATE), so two
+    # writers queue on busy_timeout instead of failing when both upgrade from a read lock.
+    # Readers stay deferred and run concurrently under WAL.
+    if conn.get_execution_options().get("aidiploma_write_intent"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """Build the engine for a database URL, with SQLite made safe for a web server."""
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    path = sa.engine.make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_session_factory(bind: Engine | sa.Connection, **kwargs: Any) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit and write the audit trail on commit."""
+    from app.core import audit  # audit's table uses this module's types
+
+    factory = sessionmaker(bind=bind, class_=Session, expire_on_commit=False, **kwargs)
+    audit.install(factory)
+    return factory
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for background work: commits on success, rolls back on error."""
+    session = factory()
+    session.connection(execution_options=WRITE_INTENT)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

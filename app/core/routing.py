@@ -1,0 +1,89 @@
+"""The route class every API router uses: the request's one commit point and body media-type check.
+
+A request gets one session. Services only flush; after the endpoint returns a
+success the session commits *before* the response is sent, so nothing
+acknowledged is ever lost, and on an error response or exception it rolls back.
+"""
+
+from __future__ import annotations
+
+import email.message
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, params
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.core.db import WRITE_INTENT
+from app.core.errors import UnsupportedMediaType
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _is_json_media_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class AppRoute(APIRoute):
+    """APIRoute with a session per request, one commit point, and 415 for non-JSON bodies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        expects_json_body = self.body_field is not None and not isinstance(
+            self.body_field.field_info, params.Form
+        )
+
+        async def route_handler(request: Request) -> Response:
+            if expects_json_body and request.method not in SAFE_METHODS:
+                content_type = request.headers.get("content-type")
+                if content_type and not _is_json_media_type(content_type):
+                    raise UnsupportedMediaType(
+                        f"This endpoint takes application/json, not {content_type}."
+                    )
+            session: Session = request.app.state.session_factory()
+            session.info["request_id"] = getattr(request.state, "request_id", None)
+            request.state.session = session
+            try:
+                if request.method not in SAFE_METHODS:
+                    bind = session.get_bind()
+                    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+                        session.connection(execution_options=WRITE_INTENT)
+                response = await handler(request)
+                if response.status_code < 400:
+                    pending = getattr(request.state, "idempotency", None)
+                    if pending is not None:
+                        pending.remember(session, response)
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return route_handler
+
+
+def get_session(request: Request) -> Session:
+    """The request's session (opened by AppRoute); use as a dependency."""
+    session: Session | None = getattr(request.state, "session", None)
+    if session is None:  # pragma: no cover - a router without AppRoute is a programming error
+        raise RuntimeError("route is not an AppRoute; build routers with api_router()")
+    return session
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes use AppRoute."""
+    return APIRouter(route_class=AppRoute, **kwargs)

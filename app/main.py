@@ -1,0 +1,146 @@
+"""create_app(): lifespan, middleware, error handlers and the API router; nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from prometheus_client import CollectorRegistry
+
+from app import api
+from app.auth.tokens import ExternalJWKS, TokenVerifier
+from app.core import migrations
+from app.core.config import Settings
+from app.core.db import create_db_engine, make_session_factory
+from app.core.errors import install_error_handlers, problem_schemas
+from app.core.idempotency import IdempotentReplay, replay_response
+from app.core.keys import SigningKey
+from app.core.logging import configure_logging
+from app.core.middleware import HTTPMetrics, RequestContextMiddleware
+
+logger = logging.getLogger("aidiploma")
+
+VERSION = "0.1.0"
+
+DESCRIPTION = """
+aidiploma runs an organisation's internal AI diploma: where AI is used and how
+risky that is, which AI competencies each role needs, what evidence each person
+has shown, who holds a valid diploma until when, and reports on all of it. It is
+the evidence base for AI literacy under EU AI Act Article 4.
+
+Authenticate with OAuth 2.0 client credentials at `POST /oauth/token` and send
+the JWT as `Authorization: Bearer <token>`. Errors are RFC 9457
+`application/problem+json`. Conventions (pagination, idempotency, ETags):
+docs/api-conventions.md.
+"""
+
+TAGS = [
+    {"name": "health", "description": "Liveness, readiness and metrics."},
+    {"name": "auth", "description": "OAuth 2.0 token endpoint and public keys."},
+    {"name": "api-clients", "description": "Machine clients and their scopes."},
+    {"name": "audit", "description": "The append-only, hash-chained audit trail."},
+]
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: sa.Engine | None = None,
+    signing_key: SigningKey | None = None,
+    http_client: httpx.Client | None = None,
+) -> FastAPI:
+    """Build the application; every dependency is built here or injected, none at import."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = engine or create_db_engine(settings.database_url)
+    signing_key = signing_key or SigningKey.load_or_create(settings.signing_key_path)
+    external_jwks = None
+    if settings.external_jwks_url and settings.external_issuer:
+        external_jwks = ExternalJWKS(
+            settings.external_jwks_url,
+            client=http_client or httpx.Client(),
+            cache_seconds=settings.external_jwks_cache_seconds,
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not migrations.is_current(engine):
+            if not settings.should_auto_migrate:
+                raise RuntimeError(
+                    "The database schema is not at head; run `aidiploma migrate` "
+                    "or set AIDIPLOMA_AUTO_MIGRATE=true."
+                )
+            logger.info("migrating the database to head")
+            migrations.upgrade(settings.database_url)
+        worker = None
+        if settings.should_run_embedded_worker:
+            from app.worker import Worker  # composition root; imported late on purpose
+
+            worker = Worker(app.state.session_factory, settings=settings)
+            worker.start_in_thread()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="aidiploma",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    registry = CollectorRegistry()
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.signing_key = signing_key
+    app.state.token_verifier = TokenVerifier(
+        settings=settings, key=signing_key, external_jwks=external_jwks
+    )
+    app.state.metrics_registry = registry
+    app.state.head_revision = migrations.head_revision()
+
+    install_error_handlers(app)
+    app.add_exception_handler(IdempotentReplay, lambda _r, exc: replay_response(exc.record))  # type: ignore[arg-type, attr-defined]
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID", "Location"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
+    api.include_routers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        app.openapi_schema = schema
+    return app.openapi_schema
