@@ -3,7 +3,10 @@
 from fastapi import FastAPI
 
 from app.auth import router as auth
+from app.competencies import router as competencies
 from app.core import health
+from app.org import router as org
+from app.registry import router as registry
 
 
 def include_routers(app: FastAPI) -> None:
@@ -13,3 +16,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(auth.metrics_router)
     app.include_router(auth.clients_router)
     app.include_router(auth.audit_router)
+    app.include_router(org.router)
+    app.include_router(registry.router)
+    app.include_router(competencies.router)

@@ -47,6 +47,18 @@ TAGS = [
     {"name": "auth", "description": "OAuth 2.0 token endpoint and public keys."},
     {"name": "api-clients", "description": "Machine clients and their scopes."},
     {"name": "audit", "description": "The append-only, hash-chained audit trail."},
+    {"name": "org", "description": "Org units, locations, job families, roles and people."},
+    {"name": "imports", "description": "CSV imports for HR exports."},
+    {
+        "name": "registry",
+        "description": "Step 1: the AI-use register and its overview of critical "
+        "processes and roles.",
+    },
+    {
+        "name": "competencies",
+        "description": "Step 2: versioned competency models, tiers, role "
+        "requirements, activity mappings, CASE interchange.",
+    },
 ]
 
 

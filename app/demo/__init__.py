@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
@@ -20,6 +19,7 @@ from app.auth.models import ApiClient
 from app.auth.schemas import ApiClientCreate
 from app.core.config import Settings
 from app.core.db import unit_of_work
+from app.demo import competencies, organisation, register
 
 DEMO_ADMIN_NAME = "demo-admin"
 
@@ -45,6 +45,9 @@ def load(
             session, data=ApiClientCreate(name=DEMO_ADMIN_NAME, scopes=["admin"])
         )
         counts: dict[str, int] = {}
+        # Order matters: the register links roles, the model's requirements follow the register.
+        for part in (organisation, register, competencies):
+            counts.update(part.load(session, language=language))
     credentials = {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes}
     _save_credentials(settings, credentials)
     return {"loaded": True, "language": language, "client": credentials, "counts": counts}

@@ -1,0 +1,5 @@
+"""HTTP for the competencies package."""
+
+from app.core.routing import api_router
+
+router = api_router()
