@@ -21,7 +21,7 @@ from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_db_engine, make_session_factory
 from app.core.errors import install_error_handlers, problem_schemas
-from app.core.idempotency import IdempotentReplay, replay_response
+from app.core.idempotency import IdempotentReplay, replay_handler
 from app.core.keys import SigningKey
 from app.core.logging import configure_logging
 from app.core.middleware import HTTPMetrics, RequestContextMiddleware
@@ -129,7 +129,7 @@ def create_app(
     app.state.head_revision = migrations.head_revision()
 
     install_error_handlers(app)
-    app.add_exception_handler(IdempotentReplay, lambda _r, exc: replay_response(exc.record))  # type: ignore[arg-type, attr-defined]
+    app.add_exception_handler(IdempotentReplay, replay_handler)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

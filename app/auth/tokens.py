@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 from jose import JWTError, jwt
-from jose.exceptions import ExpiredSignatureError, JWTClaimsError
+from jose.exceptions import JWTClaimsError
 
 from app.auth.scopes import SCOPES
 from app.auth.service import Identity
+from app.core import clock
 from app.core.config import Settings
 from app.core.errors import Unauthenticated
 from app.core.keys import SigningKey
@@ -77,7 +78,10 @@ class TokenVerifier:
     def _verify_local(self, token: str) -> Identity:
         claims = _decode(
             lambda: self.key.decode(
-                token, audience=self.settings.token_audience, issuer=self.settings.token_issuer
+                token,
+                audience=self.settings.token_audience,
+                issuer=self.settings.token_issuer,
+                options=_TIME_CHECKED_BY_US,
             )
         )
         client_id = claims.get("client_id") or claims.get("sub")
@@ -104,7 +108,7 @@ class TokenVerifier:
                 algorithms=EXTERNAL_ALGORITHMS,
                 audience=self.settings.external_audience or self.settings.token_audience,
                 issuer=self.settings.external_issuer,
-                options={"verify_at_hash": False},
+                options={"verify_at_hash": False, **_TIME_CHECKED_BY_US},
             )
         )
         client_id = (
@@ -138,13 +142,25 @@ class TokenVerifier:
         return scopes
 
 
+# exp and nbf are checked against app.core.clock, the one clock of the service.
+_TIME_CHECKED_BY_US = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+CLOCK_SKEW_SECONDS = 30
+
+
 def _decode(decode: Any) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = decode()
-    except ExpiredSignatureError as exc:
-        raise Unauthenticated("The token has expired.") from exc
     except JWTClaimsError as exc:
         raise Unauthenticated(f"The token's claims are not valid here: {exc}.") from exc
     except JWTError as exc:
         raise Unauthenticated("The token's signature or algorithm is not accepted.") from exc
+    now = clock.now().timestamp()
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float):
+        raise Unauthenticated("The token has no expiry (exp).")
+    if now > expires + CLOCK_SKEW_SECONDS:
+        raise Unauthenticated("The token has expired.")
+    not_before = claims.get("nbf")
+    if isinstance(not_before, int | float) and now < not_before - CLOCK_SKEW_SECONDS:
+        raise Unauthenticated("The token is not valid yet (nbf).")
     return claims

@@ -274,8 +274,13 @@ async def _operational_handler(request: Request, exc: Exception) -> JSONResponse
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled exception", exc_info=exc, extra=_log_extra(request))
+    # This response is sent by the outermost middleware, past the one that adds X-Request-ID.
+    request_id = getattr(request.state, "request_id", None)
     return problem_response(
-        request, 500, detail="An unexpected error occurred; it has been logged with the request id."
+        request,
+        500,
+        detail="An unexpected error occurred; it has been logged with the request id.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 

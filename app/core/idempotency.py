@@ -43,7 +43,10 @@ class IdempotentReplay(Exception):  # noqa: N818 - a control-flow signal, not an
     """Raised to answer a request with the stored response of its first attempt."""
 
     def __init__(self, record: IdempotencyRecord) -> None:
-        self.record = record
+        # Plain values: the session (and the row) are gone by the time the handler runs.
+        self.status = record.response_status
+        self.body = record.response_body
+        self.content_type = record.response_content_type
 
 
 @dataclass
@@ -115,11 +118,13 @@ async def idempotency_key(
     )
 
 
-def replay_response(record: IdempotencyRecord) -> Response:
+async def replay_handler(_request: Request, exc: Exception) -> Response:
+    """Exception handler answering a replayed request with the first attempt's response."""
+    assert isinstance(exc, IdempotentReplay)
     return Response(
-        content=record.response_body,
-        status_code=record.response_status,
-        media_type=record.response_content_type,
+        content=exc.body,
+        status_code=exc.status,
+        media_type=exc.content_type,
         headers={"Idempotent-Replayed": "true"},
     )
 

@@ -1,0 +1,34 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from tests.factories import auth_headers
+
+
+def test_healthz_and_readyz(client, app):
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["schema_revision"] == app.state.head_revision
+
+
+def test_readyz_is_503_when_schema_is_behind(client, app):
+    real = app.state.head_revision
+    app.state.head_revision = "some-future-revision"
+    try:
+        response = client.get("/readyz")
+    finally:
+        app.state.head_revision = real
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_metrics_count_requests_per_route_template(client, db, app):
+    headers = auth_headers(db, app, "metrics:read")
+    client.get("/api-clients/does-not-exist")  # 401, counted under its route template
+    text = client.get("/metrics", headers=headers).text
+    assert (
+        'aidiploma_http_requests_total{method="GET",route="/api-clients/{client_id}",status="401"}'
+        in text
+    )
+    assert "aidiploma_http_request_duration_seconds_bucket" in text
