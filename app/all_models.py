@@ -1,5 +1,7 @@
 """Imports every models module so SQLModel.metadata knows all tables (Alembic and tests)."""
 
 from app.auth import models as auth_models  # noqa: F401
-from app.core import audit, idempotency  # noqa: F401
+from app.competencies import models as competency_models  # noqa: F401
+from app.core import audit, idempotency, outbox  # noqa: F401
 from app.org import models as org_models  # noqa: F401
+from app.registry import models as registry_models  # noqa: F401

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.core import clock
+from app.core import clock, outbox
 from app.core.db import PortableJSON, UTCDateTime
 from app.core.pagination import PageParams, paginate
 
 GENESIS_HASH = "0" * 64
-# Arbitrary constant naming the audit-chain advisory lock on PostgreSQL.
+# Arbitrary constant naming the commit-order advisory lock on PostgreSQL.
 _AUDIT_LOCK_KEY = 7_424_201
 _PENDING = "audit_pending"
 
@@ -101,12 +101,17 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 def _write_pending(session: OrmSession) -> None:
+    """The commit hook: under one lock, chain the audit entries and number outbox events."""
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
-    if not pending:
+    if not pending and not outbox.has_pending(session):
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # Held until commit; makes seq order equal commit order (SQLite's write lock does that).
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    outbox.write_pending(session, connection)
+    if not pending:
+        return
     last = connection.execute(
         sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
     ).first()
@@ -122,12 +127,13 @@ def _write_pending(session: OrmSession) -> None:
 
 def _clear_pending(session: OrmSession, *_args: Any) -> None:
     session.info.pop(_PENDING, None)
+    outbox.clear_pending(session)
 
 
 def install(factory: sessionmaker[Any]) -> None:
     """Make sessions from this factory write their queued audit entries on commit."""
     sa.event.listen(factory, "before_commit", _write_pending)
-    sa.event.listen(factory, "after_rollback", _clear_pending)
+    sa.event.listen(factory, "after_soft_rollback", _clear_pending)
 
 
 def verify_chain(session: Session, *, batch_size: int = 5000) -> dict[str, Any]:
