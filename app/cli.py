@@ -1,4 +1,4 @@
-"""The `aidiploma` command: serve, migrate, worker, demo, clients, openapi, audit.
+"""The `aidiploma` command: serve, migrate, worker, demo, clients, import, openapi, audit.
 
 Command names, flags and `--json` outputs are a public interface for
 integration scripts: keep them stable. Every command honours AIDIPLOMA_DATABASE_URL.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging(settings.log_level, settings.log_json)
     worker = Worker(_session_factory(settings), settings=settings)
+    # Containers stop with SIGTERM: finish the current job and exit cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:
         worker.run_forever()
     except KeyboardInterrupt:
@@ -138,6 +141,44 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report["intact"] else 1
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.db import unit_of_work
+    from app.core.errors import AppError
+    from app.org import csv_import
+
+    data = Path(args.file).read_bytes()
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            session.info["actor"] = "cli"
+            report = csv_import.import_csv(
+                session,
+                kind=args.kind,
+                data=data,
+                delimiter=args.delimiter,
+                mapping=csv_import.parse_mapping(args.map, kind=args.kind),
+                dry_run=args.dry_run,
+            )
+    except AppError as exc:
+        print(f"aidiploma: {exc.detail or exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.model_dump_json(indent=2, exclude={"results"}))
+    else:
+        counts = report.counts
+        verb = "would change" if report.dry_run or not report.applied else "imported"
+        print(
+            f"{args.kind}: {report.rows} rows; {verb}: {counts.created} created, "
+            f"{counts.updated} updated, {counts.unchanged} unchanged"
+        )
+        if report.ignored_columns:
+            print(f"ignored columns: {', '.join(report.ignored_columns)}")
+        for error in report.errors:
+            print(f"line {error.line}: {error.field or '(line)'}: {error.message}")
+        if report.errors:
+            print("nothing was written", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aidiploma", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write openapi/openapi.json")
     openapi.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     openapi.set_defaults(handler=cmd_openapi)
+
+    imports = commands.add_parser("import", help="import people, org units or roles from CSV")
+    imports.add_argument("kind", choices=["people", "org-units", "roles"])
+    imports.add_argument("file", help="a CSV file (UTF-8, with or without BOM)")
+    imports.add_argument(
+        "--dry-run", action="store_true", help="report what would change; write nothing"
+    )
+    imports.add_argument(
+        "--delimiter", default=None, help="',', ';', '|' or 'tab'; default: guessed"
+    )
+    imports.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="CSVHEADER=FIELD",
+        help="map a CSV header to a field; repeat for several",
+    )
+    imports.add_argument("--json", action="store_true")
+    imports.set_defaults(handler=cmd_import)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True

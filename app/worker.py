@@ -23,6 +23,9 @@ from app.core.db import unit_of_work
 
 logger = logging.getLogger("aidiploma.worker")
 
+# A failed job (say, the database was briefly away) is tried again soon, not after its interval.
+RETRY_FAILED_JOB_SECONDS = 30.0
+
 
 @dataclass
 class Job:
@@ -57,12 +60,14 @@ class Worker:
         for job in self.jobs:
             if time.monotonic() < job.next_run:
                 continue
+            interval = job.every_seconds
             try:
                 with unit_of_work(self.session_factory) as session:
                     job.run(session)
             except Exception:  # a failing job must not stop the others
                 logger.exception("job failed", extra={"job": job.name})
-            job.next_run = time.monotonic() + job.every_seconds
+                interval = min(interval, RETRY_FAILED_JOB_SECONDS)
+            job.next_run = time.monotonic() + interval
             ran += 1
         return ran
 

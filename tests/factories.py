@@ -29,8 +29,12 @@ def make_api_client(session: Session, *, scopes: list[str], **overrides: Any) ->
 
 def auth_headers(session: Session, app: FastAPI, *scopes: str, **overrides: Any) -> dict[str, str]:
     """Authorization headers of a fresh client holding `scopes`."""
-    client = make_api_client(session, scopes=list(scopes), **overrides)
+    return token_headers(app, make_api_client(session, scopes=list(scopes), **overrides))
+
+
+def token_headers(app: FastAPI, client: ApiClient) -> dict[str, str]:
+    """Authorization headers with a token for an existing client, issued now (by the clock)."""
     token = auth_service.issue_token(
-        client=client, scopes=list(scopes), key=app.state.signing_key, settings=app.state.settings
+        client=client, scopes=client.scopes, key=app.state.signing_key, settings=app.state.settings
     )["access_token"]
     return {"Authorization": f"Bearer {token}"}

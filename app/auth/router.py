@@ -28,7 +28,6 @@ from app.core import audit
 from app.core.errors import PROBLEM_TYPE_PREFIX, problem_responses
 from app.core.etag import check_if_match, set_etag
 from app.core.health import metrics_response
-from app.core.idempotency import idempotency_key
 from app.core.pagination import Page, PageParams, page_params
 from app.core.routing import api_router, get_session
 
@@ -152,11 +151,14 @@ def list_clients(session: SessionDep, page: Annotated[PageParams, Depends(page_p
     summary="Create an API client",
     status_code=201,
     response_model=ApiClientWithSecret,
-    dependencies=[require("clients:manage"), Depends(idempotency_key)],
+    dependencies=[require("clients:manage")],
     responses=problem_responses(401, 403, 409, 415),
 )
 def create_client(session: SessionDep, data: ApiClientCreate) -> Any:
-    """The secret is in this response only; store it in the caller's secret store."""
+    """The secret is in this response only; store it in the caller's secret store.
+
+    No Idempotency-Key here on purpose: replaying this response would mean storing the secret.
+    """
     client, secret = service.create_client(session, data=data)
     return {**ApiClientPublic.model_validate(client).model_dump(), "client_secret": secret}
 

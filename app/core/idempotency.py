@@ -95,11 +95,17 @@ async def idempotency_key(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
     ).hexdigest()
     session: Session = request.state.session
-    record = session.exec(
-        select(IdempotencyRecord).where(
+    # A key past retention is free again, even before the worker's purge has run.
+    session.execute(
+        sa.delete(IdempotencyRecord).where(
             IdempotencyRecord.client_id == client_id,
             IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at > clock.now() - RETENTION,
+            IdempotencyRecord.created_at <= clock.now() - RETENTION,
+        )
+    )
+    record = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key
         )
     ).first()
     if record is not None:
