@@ -64,6 +64,9 @@ class Person(TimestampedTable, table=True):
     employee_number: str = Field(max_length=64, unique=True)
     given_name: str = Field(max_length=200)
     family_name: str = Field(max_length=200)
+    display_name: str | None = Field(
+        default=None, max_length=200, description="Name as shown, when HR has a preferred one"
+    )
     email: str | None = Field(default=None, max_length=320, unique=True)
     org_unit_id: uuid.UUID | None = Field(default=None, foreign_key="org_unit.id", index=True)
     location_id: uuid.UUID | None = Field(default=None, foreign_key="location.id", index=True)

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("employee_number", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("given_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("family_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
         sa.Column("org_unit_id", sa.Uuid(), nullable=True),
         sa.Column("location_id", sa.Uuid(), nullable=True),
