@@ -3,8 +3,10 @@
 from fastapi import FastAPI
 
 from app.auth import router as auth
+from app.certification import router as certification
 from app.competencies import router as competencies
 from app.core import health
+from app.integrations.webhooks import router as webhooks
 from app.org import router as org
 from app.registry import router as registry
 
@@ -19,3 +21,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(org.router)
     app.include_router(registry.router)
     app.include_router(competencies.router)
+    app.include_router(certification.evidence_router)
+    app.include_router(certification.router)
+    app.include_router(webhooks.router)

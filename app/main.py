@@ -59,6 +59,21 @@ TAGS = [
         "description": "Step 2: versioned competency models, tiers, role "
         "requirements, activity mappings, CASE interchange.",
     },
+    {
+        "name": "evidence",
+        "description": "What people have shown: assessor entries and LMS results; voided, "
+        "never edited.",
+    },
+    {
+        "name": "certifications",
+        "description": "Diplomas: status for LMS and HR, history, gaps, revocation, "
+        "alternative evidence, the change feed.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Signed outgoing webhooks (Standard Webhooks): subscriptions, "
+        "delivery log, dead letters and replay.",
+    },
 ]
 
 

@@ -60,6 +60,7 @@ class Evidence:
     passed: bool = True
     score_scaled: float | None = None
     voided: bool = False
+    id: str | None = None  # the evidence row, so an award can name what it rests on
 
 
 @dataclass(frozen=True)

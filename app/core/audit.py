@@ -57,6 +57,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Queue an audit entry; it is written and chained when the session commits."""
+    session.connection()  # begin the transaction now, so a rollback drops the entry
     session.info.setdefault(_PENDING, []).append(
         {
             "occurred_at": clock.now(),

@@ -38,6 +38,7 @@ def emit(
 ) -> uuid.UUID:
     """Queue an event; it is stored when the session commits, or dropped with a rollback."""
     event_id = uuid.uuid4()
+    session.connection()  # begin the transaction now, so a rollback drops the event
     session.info.setdefault(_PENDING, []).append(
         {
             "event_id": event_id,

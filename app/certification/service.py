@@ -1,0 +1,860 @@
+"""Evaluation, awards, lifecycle and status of diplomas.
+
+One person is evaluated with the pure rules (app.certification.rules) against
+the current published competency model: the highest tier they meet is awarded,
+or renewed when they meet it again inside the recertification window. The result
+lands in `person_status`, the row every status read uses. Awards, renewals and
+compliance changes leave through the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.certification import rules
+from app.certification.models import (
+    Certification,
+    CertificationEvent,
+    CertificationEventKind,
+    CertificationKind,
+    CertificationState,
+    PersonStatus,
+)
+from app.competencies import requirements as requirement_service
+from app.competencies import service as competency_service
+from app.competencies.models import CompetencyModelVersion, VersionStatus
+from app.competencies.schemas import TierContent, VersionContent
+from app.core import audit, clock, outbox
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.evidence import service as evidence_service
+from app.org.models import Person, PersonRole
+
+# Days to reach a tier after starting in a role (or being hired) when the tier sets none:
+# the first tier within 60 days, higher tiers within six months (issue 5, item 5).
+DEFAULT_DUE_DAYS_FIRST_TIER = 60
+DEFAULT_DUE_DAYS_HIGHER_TIER = 183
+
+
+@dataclass
+class ModelContext:
+    """The current published model, prepared once for evaluating many people."""
+
+    version: CompetencyModelVersion
+    content: VersionContent
+    level_rank: dict[str, int]
+    tiers: list[TierContent]
+    tier_rank: dict[str, int]
+    tier_requirements: dict[str, list[rules.Requirement]]
+    role_requirements: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+
+    def lifecycle(self, tier_key: str) -> rules.Lifecycle:
+        tier = next(t for t in self.tiers if t.key == tier_key)
+        return rules.Lifecycle(
+            validity_months=tier.validity_months or 24,
+            recertification_window_days=tier.recertification_window_days,
+            grace_days=tier.grace_period_days,
+        )
+
+    def requirement_of_role(self, session: Session, role_id: uuid.UUID) -> dict[str, Any]:
+        if role_id not in self.role_requirements:
+            self.role_requirements[role_id] = requirement_service.role_requirement(
+                session, role_id=role_id, model_id=self.version.model_id
+            )
+        return self.role_requirements[role_id]
+
+
+def current_version(session: Session) -> CompetencyModelVersion | None:
+    """The published version certification runs on: of the oldest model that has one."""
+    row = session.exec(
+        select(CompetencyModelVersion)
+        .where(CompetencyModelVersion.status == VersionStatus.published)
+        .order_by(CompetencyModelVersion.created_at)  # type: ignore[arg-type]
+    ).first()
+    return row
+
+
+def load_context(session: Session) -> ModelContext | None:
+    version = current_version(session)
+    if version is None:
+        return None
+    content = competency_service.version_content(session, version=version)
+    level_rank = {level.key: index + 1 for index, level in enumerate(content.levels)}
+    tier_requirements = {
+        tier.key: [
+            _requirement(r.competency, r.min_level, r.accepted_forms, r.min_score, level_rank)
+            for r in tier.requirements
+        ]
+        for tier in content.tiers
+    }
+    return ModelContext(
+        version=version,
+        content=content,
+        level_rank=level_rank,
+        tiers=list(content.tiers),
+        tier_rank={tier.key: index + 1 for index, tier in enumerate(content.tiers)},
+        tier_requirements=tier_requirements,
+    )
+
+
+def _requirement(
+    competency: str, level: str, forms: Any, min_score: float | None, level_rank: dict[str, int]
+) -> rules.Requirement:
+    # The model keeps minimum scores in percent; evidence carries scaled scores (0..1).
+    return rules.Requirement(
+        competency_key=competency,
+        min_level=level_rank.get(level, 10_000),
+        accepted_forms=frozenset(str(form) for form in forms),
+        min_score=None if min_score is None else min_score / 100,
+    )
+
+
+def require_context(session: Session) -> ModelContext:
+    ctx = load_context(session)
+    if ctx is None:
+        raise Unprocessable(
+            "No competency model is published yet; publish one first.", slug="no-published-model"
+        )
+    return ctx
+
+
+# --- evaluation of one person ---------------------------------------------------------------
+
+
+@dataclass
+class PersonEvaluation:
+    status: PersonStatus
+    required_competencies: list[rules.RequirementResult]
+    tier_results: dict[str, rules.TierResult]
+    changes: list[str]
+
+
+def _evidence_of(session: Session, person_id: uuid.UUID, ctx: ModelContext) -> list[rules.Evidence]:
+    return [
+        rules.Evidence(
+            competency_key=e.competency_key,
+            level=ctx.level_rank.get(e.level_key, 0),
+            form=e.assessment_form,
+            occurred_at=e.occurred_at,
+            passed=e.passed,
+            score_scaled=e.score_scaled,
+            voided=e.voided_at is not None,
+            id=str(e.id),
+        )
+        for e in evidence_service.for_person(session, person_id=person_id)
+    ]
+
+
+def _current_roles(session: Session, person_id: uuid.UUID, today: date) -> list[PersonRole]:
+    return list(
+        session.exec(
+            select(PersonRole).where(
+                PersonRole.person_id == person_id,
+                sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
+            )
+        ).all()
+    )
+
+
+def _due_days(ctx: ModelContext, tier_key: str) -> int:
+    return (
+        DEFAULT_DUE_DAYS_FIRST_TIER
+        if ctx.tier_rank[tier_key] == 1
+        else DEFAULT_DUE_DAYS_HIGHER_TIER
+    )
+
+
+def _required(
+    session: Session, person: Person, ctx: ModelContext, today: date
+) -> tuple[str | None, date | None, list[rules.Requirement]]:
+    """The tier the person's roles need, by when, and their role-specific competencies."""
+    required_tier: str | None = None
+    started: date | None = None
+    extras: dict[str, rules.Requirement] = {}
+    for assignment in _current_roles(session, person.id, today) if person.active else []:
+        requirement = ctx.requirement_of_role(session, assignment.role_id)
+        tier = requirement.get("tier")
+        if tier in ctx.tier_rank and (
+            required_tier is None or ctx.tier_rank[tier] > ctx.tier_rank[required_tier]
+        ):
+            required_tier = tier
+            started = assignment.start_date
+        elif tier == required_tier and assignment.start_date and started:
+            started = max(started, assignment.start_date)
+        for competency in requirement.get("competencies", []):
+            if any(not str(s).startswith("tier:") for s in competency["sources"]):
+                extra = _requirement(
+                    competency["competency"],
+                    competency["min_level"],
+                    competency["accepted_forms"],
+                    competency.get("min_score"),
+                    ctx.level_rank,
+                )
+                known = extras.get(extra.competency_key)
+                if known is None or extra.min_level > known.min_level:
+                    extras[extra.competency_key] = extra
+    if required_tier is None:
+        return None, None, list(extras.values())
+    start = started or person.employment_start_date
+    due = start + timedelta(days=_due_days(ctx, required_tier)) if start else None
+    return required_tier, due, list(extras.values())
+
+
+def evaluate_person(
+    session: Session, *, person: Person, ctx: ModelContext, actor: str | None = None
+) -> PersonEvaluation:
+    """Evaluate one person now: award or renew what they meet, refresh their status row."""
+    now = clock.now()
+    today = now.date()
+    evidence = _evidence_of(session, person.id, ctx)
+    tier_results = {
+        tier.key: rules.evaluate_tier(
+            ctx.tier_requirements[tier.key],
+            evidence,
+            now=now,
+            validity_months=tier.validity_months or 24,
+        )
+        for tier in ctx.tiers
+    }
+    changes: list[str] = []
+    met = [key for key, result in tier_results.items() if result.met]
+    if met and person.active:
+        best = max(met, key=lambda key: ctx.tier_rank[key])
+        change = _award_or_renew(session, person, ctx, best, tier_results[best], now, actor)
+        if change:
+            changes.append(change)
+    required_tier, due_date, extras = _required(session, person, ctx, today)
+    extra_results = [
+        rules.evaluate_requirement(r, evidence, now=now, max_age_months=_max_validity(ctx))
+        for r in extras
+    ]
+    status = _write_status(
+        session,
+        person=person,
+        ctx=ctx,
+        required_tier=required_tier,
+        due_date=due_date,
+        extras_met=all(r.met for r in extra_results),
+        any_progress=any(result.any_progress for result in tier_results.values()),
+        changes=changes,
+    )
+    required = (list(tier_results[required_tier].results) if required_tier else []) + extra_results
+    return PersonEvaluation(
+        status=status, required_competencies=required, tier_results=tier_results, changes=changes
+    )
+
+
+def _max_validity(ctx: ModelContext) -> int:
+    return max((tier.validity_months or 24 for tier in ctx.tiers), default=24)
+
+
+def _active_certifications(session: Session, person_id: uuid.UUID) -> list[Certification]:
+    return list(
+        session.exec(
+            select(Certification).where(
+                Certification.person_id == person_id,
+                Certification.state.in_([CertificationState.active, CertificationState.suspended]),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+
+
+def _award_or_renew(
+    session: Session,
+    person: Person,
+    ctx: ModelContext,
+    tier_key: str,
+    result: rules.TierResult,
+    now: datetime,
+    actor: str | None,
+) -> str | None:
+    assert result.completed_at is not None
+    today = now.date()
+    completed_on = result.completed_at.date()
+    lifecycle = ctx.lifecycle(tier_key)
+    rank = ctx.tier_rank[tier_key]
+    held = _active_certifications(session, person.id)
+    if any(
+        c.tier_rank > rank and c.state == CertificationState.active and today <= c.grace_until
+        for c in held
+    ):
+        return None  # a valid higher diploma implies this one
+    if _revoked_since(session, person.id, tier_key, result.completed_at):
+        return None  # revoked by hand: only evidence from after the revocation counts again
+    same = [c for c in held if c.tier_key == tier_key]
+    if not same:
+        _create_certification(
+            session,
+            person,
+            ctx,
+            tier_key,
+            completed_on,
+            now,
+            actor,
+            result=result,
+            valid_until=rules.valid_until_for_award(lifecycle, completed_on=completed_on),
+        )
+        return "awarded"
+    current = max(same, key=lambda c: c.valid_until)
+    if current.state == CertificationState.suspended:
+        return None
+    if today > current.grace_until:
+        if completed_on <= current.grace_until:
+            return None  # only the old evidence: stays expired until new evidence comes
+        _create_certification(
+            session,
+            person,
+            ctx,
+            tier_key,
+            completed_on,
+            now,
+            actor,
+            result=result,
+            valid_until=rules.valid_until_for_award(lifecycle, completed_on=completed_on),
+            renews=current,
+        )
+        return "awarded"
+    if today >= current.window_opens_on and completed_on >= current.window_opens_on:
+        _create_certification(
+            session,
+            person,
+            ctx,
+            tier_key,
+            completed_on,
+            now,
+            actor,
+            result=result,
+            valid_until=rules.valid_until_for_renewal(
+                lifecycle, previous_valid_until=current.valid_until, completed_on=completed_on
+            ),
+            renews=current,
+        )
+        return "renewed"
+    return None
+
+
+def _revoked_since(
+    session: Session, person_id: uuid.UUID, tier_key: str, completed_at: datetime
+) -> bool:
+    """Whether this tier was revoked after the evidence that meets it now was shown."""
+    revoked_at = session.exec(
+        select(sa.func.max(Certification.state_changed_at)).where(
+            Certification.person_id == person_id,
+            Certification.tier_key == tier_key,
+            Certification.state == CertificationState.revoked,
+        )
+    ).one()
+    return revoked_at is not None and completed_at < revoked_at
+
+
+def _create_certification(
+    session: Session,
+    person: Person,
+    ctx: ModelContext,
+    tier_key: str,
+    completed_on: date,
+    now: datetime,
+    actor: str | None,
+    *,
+    valid_until: date,
+    renews: Certification | None = None,
+    kind: CertificationKind = CertificationKind.evidence,
+    document_ref: str | None = None,
+    reason: str | None = None,
+    result: rules.TierResult | None = None,
+) -> Certification:
+    lifecycle = ctx.lifecycle(tier_key)
+    certification = Certification(
+        person_id=person.id,
+        tier_key=tier_key,
+        tier_rank=ctx.tier_rank[tier_key],
+        model_version_id=ctx.version.id,
+        kind=kind,
+        awarded_at=now,
+        completed_on=completed_on,
+        valid_from=completed_on if renews is None else min(completed_on, renews.valid_until),
+        valid_until=valid_until,
+        window_opens_on=rules.window_opens_on(lifecycle, valid_until),
+        grace_until=valid_until + timedelta(days=lifecycle.grace_days),
+        renews_id=renews.id if renews else None,
+        document_ref=document_ref,
+        state_reason=reason,
+        awarded_by=actor,
+    )
+    if result is not None:
+        certification.evidence_ids = sorted(
+            r.satisfied_by.id for r in result.results if r.satisfied_by and r.satisfied_by.id
+        )
+    session.add(certification)
+    kind_of_event = CertificationEventKind.renewed if renews else CertificationEventKind.awarded
+    if renews is not None:
+        renews.state = CertificationState.superseded
+        renews.state_changed_at = now
+        renews.state_reason = f"superseded by {certification.id}"
+        session.add(renews)
+    session.flush()
+    session.add(
+        CertificationEvent(
+            certification_id=certification.id,
+            person_id=person.id,
+            kind=kind_of_event,
+            occurred_at=now,
+            actor=actor,
+            reason=reason,
+            valid_until=valid_until,
+        )
+    )
+    audit.record(
+        session,
+        entity_type="certification",
+        entity_id=certification.id,
+        action=str(kind_of_event),
+        after=certification.model_dump(mode="json"),
+    )
+    outbox.emit(
+        session,
+        event_type=f"certification.{kind_of_event}",
+        ordering_key=str(person.id),
+        data=hr_payload(person, certification, ctx=ctx),
+    )
+    return certification
+
+
+def hr_payload(
+    person: Person, certification: Certification, *, ctx: ModelContext | None
+) -> dict[str, Any]:
+    """What HR stores on the employee record (issue 7, item 6)."""
+    return {
+        "person_id": str(person.id),
+        "employee_number": person.employee_number,
+        "certification_id": str(certification.id),
+        "tier": certification.tier_key,
+        "kind": str(certification.kind),
+        "state": str(certification.state),
+        "awarded_at": certification.awarded_at.isoformat(),
+        "valid_until": certification.valid_until.isoformat(),
+        "model_version_id": str(certification.model_version_id),
+        "model_version": ctx.version.number if ctx else None,
+        "credential_url": f"/certifications/{certification.id}/credential",
+    }
+
+
+def _held(session: Session, person_id: uuid.UUID, today: date) -> Certification | None:
+    """The diploma that counts: the highest valid active one, else the latest one (expired)."""
+    held = [c for c in _active_certifications(session, person_id)]
+    valid = [c for c in held if today <= c.grace_until]
+    if valid:
+        return max(valid, key=lambda c: (c.tier_rank, c.valid_until))
+    return max(held, key=lambda c: c.valid_until) if held else None
+
+
+def _write_status(
+    session: Session,
+    *,
+    person: Person,
+    ctx: ModelContext,
+    required_tier: str | None,
+    due_date: date | None,
+    extras_met: bool,
+    any_progress: bool,
+    changes: list[str],
+) -> PersonStatus:
+    today = clock.now().date()
+    held = _held(session, person.id, today)
+    status = session.get(PersonStatus, person.id)
+    before = derive(status, today) if status else None
+    if status is None:
+        status = PersonStatus(person_id=person.id, version=0)
+    status.required_tier_key = required_tier
+    status.required_tier_rank = ctx.tier_rank.get(required_tier) if required_tier else None
+    status.due_date = due_date
+    status.held_tier_key = held.tier_key if held else None
+    status.held_tier_rank = held.tier_rank if held else None
+    status.certification_id = held.id if held else None
+    status.valid_until = held.valid_until if held else None
+    status.window_opens_on = held.window_opens_on if held else None
+    status.grace_until = held.grace_until if held else None
+    status.suspended = bool(held and held.state == CertificationState.suspended)
+    status.extras_met = extras_met
+    status.any_progress = any_progress
+    status.model_version_id = ctx.version.id
+    status.evaluated_at = clock.now()
+    status.version += 1
+    session.add(status)
+    session.flush()
+    after = derive(status, today)
+    if before is None or before["compliant"] != after["compliant"]:
+        outbox.emit(
+            session,
+            event_type="person.compliance_changed",
+            ordering_key=str(person.id),
+            data={
+                "person_id": str(person.id),
+                "employee_number": person.employee_number,
+                **{k: _jsonable(v) for k, v in after.items()},
+            },
+        )
+    return status
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def derive(status: PersonStatus, today: date) -> dict[str, Any]:
+    """The status fields as of `today`: derived from the stored dates, never stale."""
+    if status.suspended:
+        state = "suspended"
+    elif status.valid_until is None:
+        state = str(rules.Status.in_progress if status.any_progress else rules.Status.not_started)
+    elif status.grace_until is not None and today > status.grace_until:
+        state = str(rules.Status.expired)
+    elif status.window_opens_on is not None and today >= status.window_opens_on:
+        state = str(rules.Status.expiring)
+    else:
+        state = str(rules.Status.certified)
+    valid = state in ("certified", "expiring")
+    meets_tier = status.required_tier_rank is None or (
+        valid and (status.held_tier_rank or 0) >= status.required_tier_rank
+    )
+    compliant = meets_tier and status.extras_met
+    overdue = (not compliant) and status.due_date is not None and today > status.due_date
+    return {
+        "tier": status.held_tier_key,
+        "status": state,
+        "valid_until": status.valid_until,
+        "required_tier": status.required_tier_key,
+        "due_date": status.due_date,
+        "compliant": compliant,
+        "overdue": overdue,
+    }
+
+
+# --- lifecycle by hand: revocation, suspension, reinstatement, alternative evidence ----------
+
+
+def get_certification(session: Session, *, certification_id: uuid.UUID) -> Certification:
+    certification = session.get(Certification, certification_id)
+    if certification is None:
+        raise NotFound(f"No certification {certification_id}.")
+    return certification
+
+
+_TRANSITIONS = {
+    CertificationEventKind.revoked: (
+        {CertificationState.active, CertificationState.suspended},
+        CertificationState.revoked,
+    ),
+    CertificationEventKind.suspended: ({CertificationState.active}, CertificationState.suspended),
+    CertificationEventKind.reinstated: ({CertificationState.suspended}, CertificationState.active),
+    CertificationEventKind.withdrawn: (
+        {CertificationState.active, CertificationState.suspended},
+        CertificationState.withdrawn,
+    ),
+}
+
+
+def change_state(
+    session: Session,
+    *,
+    certification: Certification,
+    event: CertificationEventKind,
+    reason: str,
+    actor: str | None,
+) -> Certification:
+    """Revoke, suspend or reinstate a diploma; the person is re-evaluated at once."""
+    allowed, _target = _TRANSITIONS[event]
+    if certification.state not in allowed:
+        raise Conflict(
+            f"A {certification.state} certification cannot be {event}.", slug="invalid-transition"
+        )
+    _set_state(session, certification, event, reason=reason, actor=actor)
+    person = session.get(Person, certification.person_id)
+    assert person is not None
+    evaluate_person(session, person=person, ctx=require_context(session), actor=actor)
+    return certification
+
+
+def _set_state(
+    session: Session,
+    certification: Certification,
+    event: CertificationEventKind,
+    *,
+    reason: str,
+    actor: str | None,
+) -> None:
+    _allowed, target = _TRANSITIONS[event]
+    before = certification.model_dump(mode="json")
+    now = clock.now()
+    certification.state = target
+    certification.state_changed_at = now
+    certification.state_reason = reason
+    certification.state_changed_by = actor
+    session.add(certification)
+    session.add(
+        CertificationEvent(
+            certification_id=certification.id,
+            person_id=certification.person_id,
+            kind=event,
+            occurred_at=now,
+            actor=actor,
+            reason=reason,
+            valid_until=certification.valid_until,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        entity_type="certification",
+        entity_id=certification.id,
+        action=str(event),
+        before=before,
+        after=certification.model_dump(mode="json"),
+    )
+    person = session.get(Person, certification.person_id)
+    assert person is not None
+    if event is not CertificationEventKind.reinstated:
+        outbox.emit(
+            session,
+            event_type=f"certification.{event}",
+            ordering_key=str(person.id),
+            data={**hr_payload(person, certification, ctx=None), "reason": reason},
+        )
+
+
+def void_evidence_and_reevaluate(
+    session: Session, *, evidence_id: uuid.UUID, reason: str, actor: str | None
+) -> Any:
+    """Void evidence; a diploma that rested on it is withdrawn, then the person is re-evaluated
+    (which awards again at once when other evidence still meets the tier)."""
+    evidence = evidence_service.get(session, evidence_id=evidence_id)
+    evidence_service.void(session, evidence=evidence, reason=reason, actor=actor)
+    withdraw_resting_on(
+        session, person_id=evidence.person_id, evidence_ids={str(evidence.id)}, actor=actor
+    )
+    person = session.get(Person, evidence.person_id)
+    assert person is not None
+    evaluate_person(session, person=person, ctx=require_context(session), actor=actor)
+    return evidence
+
+
+def withdraw_resting_on(
+    session: Session, *, person_id: uuid.UUID, evidence_ids: set[str], actor: str | None
+) -> int:
+    """Withdraw the person's current diplomas that were awarded on any of these evidence ids."""
+    withdrawn = 0
+    for certification in _active_certifications(session, person_id):
+        if evidence_ids & set(certification.evidence_ids or []):
+            _set_state(
+                session,
+                certification,
+                CertificationEventKind.withdrawn,
+                reason="supporting evidence was voided",
+                actor=actor,
+            )
+            withdrawn += 1
+    return withdrawn
+
+
+def award_alternative(
+    session: Session,
+    *,
+    person: Person,
+    tier_key: str,
+    document_ref: str,
+    reason: str,
+    valid_until: date | None,
+    actor: str | None,
+) -> Certification:
+    """Award a tier on recognised prior learning or an external certificate."""
+    ctx = require_context(session)
+    if tier_key not in ctx.tier_rank:
+        raise Unprocessable(f"The current model has no tier {tier_key}.", slug="unknown-tier")
+    if not person.active:
+        raise Unprocessable("The person is not active.", slug="inactive-person")
+    now = clock.now()
+    lifecycle = ctx.lifecycle(tier_key)
+    default_until = rules.valid_until_for_award(lifecycle, completed_on=now.date())
+    if valid_until is not None and valid_until <= now.date():
+        raise Unprocessable("valid_until must lie in the future.", slug="invalid-validity")
+    certification = _create_certification(
+        session,
+        person,
+        ctx,
+        tier_key,
+        now.date(),
+        now,
+        actor,
+        valid_until=min(valid_until or default_until, default_until),
+        kind=CertificationKind.alternative,
+        document_ref=document_ref,
+        reason=reason,
+    )
+    evaluate_person(session, person=person, ctx=ctx, actor=actor)
+    return certification
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def status_of(session: Session, *, person: Person) -> dict[str, Any]:
+    """The status document of one person, as of today."""
+    status = session.get(PersonStatus, person.id)
+    if status is None:
+        # Never evaluated (e.g. no model published yet): say so rather than guess.
+        status = PersonStatus(person_id=person.id)
+    derived = derive(status, clock.now().date())
+    return {
+        "person_id": person.id,
+        "employee_number": person.employee_number,
+        **derived,
+        "certification_id": status.certification_id,
+        "model_version_id": status.model_version_id,
+        "evaluated_at": status.evaluated_at if status.version else None,
+    }
+
+
+def history(session: Session, *, person_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every diploma of a person with its events, newest first."""
+    certifications = session.exec(
+        select(Certification)
+        .where(Certification.person_id == person_id)
+        .order_by(Certification.awarded_at.desc())  # type: ignore[attr-defined]
+    ).all()
+    events = session.exec(
+        select(CertificationEvent)
+        .where(CertificationEvent.person_id == person_id)
+        .order_by(CertificationEvent.occurred_at)  # type: ignore[arg-type]
+    ).all()
+    by_certification: dict[uuid.UUID, list[CertificationEvent]] = {}
+    for event in events:
+        by_certification.setdefault(event.certification_id, []).append(event)
+    return [
+        {**_as_dict(c), "events": [_as_dict(e) for e in by_certification.get(c.id, [])]}
+        for c in certifications
+    ]
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    # Column values as loaded (enum columns come back as plain strings).
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def gaps(session: Session, *, person: Person) -> dict[str, Any]:
+    """What stands between a person and compliance, with the training offer for each gap."""
+    ctx = require_context(session)
+    today = clock.now().date()
+    required_tier, due_date, extras = _required(session, person, ctx, today)
+    evaluation = evaluate_person(session, person=person, ctx=ctx)
+    mappings = ctx.content.activity_mappings
+    items = []
+    for result in evaluation.required_competencies:
+        if result.met:
+            continue
+        requirement = result.requirement
+        offer = [
+            {
+                "activity_id": m.activity_id,
+                "match": str(m.match),
+                "level": m.level,
+                "assessment_form": str(m.assessment_form),
+            }
+            for m in mappings
+            if m.competency == requirement.competency_key
+            and ctx.level_rank.get(m.level, 0) >= requirement.min_level
+            and str(m.assessment_form) in requirement.accepted_forms
+        ]
+        level_key = next(
+            (k for k, rank in ctx.level_rank.items() if rank == requirement.min_level), None
+        )
+        items.append(
+            {
+                "competency": requirement.competency_key,
+                "min_level": level_key,
+                "accepted_forms": sorted(requirement.accepted_forms),
+                "min_score": None if requirement.min_score is None else requirement.min_score * 100,
+                "missing": str(result.gap),
+                "activities": offer,
+            }
+        )
+    derived = derive(evaluation.status, today)
+    return {
+        "person_id": person.id,
+        "employee_number": person.employee_number,
+        "required_tier": required_tier,
+        "due_date": due_date,
+        "compliant": derived["compliant"],
+        "overdue": derived["overdue"],
+        "gaps": items,
+    }
+
+
+CHANGE_EVENT_TYPES = (
+    "certification.awarded",
+    "certification.renewed",
+    "certification.expiring",
+    "certification.expired",
+    "certification.revoked",
+    "certification.suspended",
+    "person.compliance_changed",
+)
+
+
+def changes(
+    session: Session, *, after_seq: int, limit: int
+) -> tuple[list[outbox.OutboxEvent], int]:
+    """Status changes in commit order after a sequence number; returns them and the new cursor."""
+    rows = list(
+        session.exec(
+            select(outbox.OutboxEvent)
+            .where(
+                outbox.OutboxEvent.seq > after_seq,
+                outbox.OutboxEvent.event_type.in_(CHANGE_EVENT_TYPES),
+            )  # type: ignore[attr-defined]
+            .order_by(outbox.OutboxEvent.seq)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    )
+    return rows, (rows[-1].seq if rows else after_seq)
+
+
+def people_by_keys(session: Session, *, keys: list[str]) -> tuple[list[Person], list[str]]:
+    """Resolve many person keys (id, employee:{n}, email:{a}) in three queries at most;
+    returns the people in the order of the keys and the keys that matched nobody."""
+    ids: dict[str, uuid.UUID] = {}
+    numbers: dict[str, str] = {}
+    emails: dict[str, str] = {}
+    for key in keys:
+        prefix, sep, value = key.partition(":")
+        if sep and prefix == "employee":
+            numbers[key] = value
+        elif sep and prefix == "email":
+            emails[key] = value.lower()
+        else:
+            try:
+                ids[key] = uuid.UUID(key)
+            except ValueError:
+                continue
+    found: dict[str, Person] = {}
+    if ids:
+        rows = session.exec(select(Person).where(Person.id.in_(list(ids.values())))).all()  # type: ignore[attr-defined]
+        by_id = {p.id: p for p in rows}
+        found.update({k: by_id[v] for k, v in ids.items() if v in by_id})
+    if numbers:
+        rows = session.exec(
+            select(Person).where(Person.employee_number.in_(list(numbers.values())))  # type: ignore[attr-defined]
+        ).all()
+        by_number = {p.employee_number: p for p in rows}
+        found.update({k: by_number[v] for k, v in numbers.items() if v in by_number})
+    if emails:
+        rows = session.exec(
+            select(Person).where(sa.func.lower(Person.email).in_(list(emails.values())))
+        ).all()
+        by_email = {(p.email or "").lower(): p for p in rows}
+        found.update({k: by_email[v] for k, v in emails.items() if v in by_email})
+    return [found[k] for k in keys if k in found], [k for k in keys if k not in found]

@@ -1,0 +1,216 @@
+"""Recording and voiding evidence. Re-evaluation after a change is the certification
+package's job (it calls into here), so this package stays below it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.competencies.schemas import VersionContent
+from app.core import audit, clock
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.pagination import PageParams, paginate
+from app.evidence.models import Evidence
+from app.evidence.schemas import PRACTICE_FORMS, EvidenceCreate
+
+
+def _snapshot(evidence: Evidence) -> dict[str, Any]:
+    return evidence.model_dump(mode="json")
+
+
+def check_against_model(data: EvidenceCreate, content: VersionContent) -> list[dict[str, str]]:
+    """Field problems of evidence that names things the current model does not have."""
+    problems = []
+    competencies = {c.key for c in content.competencies}
+    levels = {level.key for level in content.levels}
+    if data.competency_key not in competencies:
+        problems.append(
+            {"field": "competency", "message": f"unknown competency {data.competency_key}"}
+        )
+    if data.level_key not in levels:
+        problems.append({"field": "level", "message": f"the scale has no level {data.level_key}"})
+    forms = {
+        "knowledge_test",
+        "practical_assessment",
+        "portfolio",
+        "interview",
+        "course_completion",
+    }
+    if data.assessment_form not in forms:
+        problems.append(
+            {"field": "assessment_form", "message": f"unknown form {data.assessment_form}"}
+        )
+    if (
+        data.assessment_form in PRACTICE_FORMS
+        and data.assessor_person_id is None
+        and data.source != "import"
+    ):
+        problems.append(
+            {"field": "assessor", "message": f"{data.assessment_form} needs the assessing person"}
+        )
+    return problems
+
+
+def record(
+    session: Session, *, data: EvidenceCreate, content: VersionContent
+) -> tuple[Evidence, bool]:
+    """Store evidence; returns (evidence, created). A repeat of (source, source_ref) with the
+    same content is a no-op, with other content a 409."""
+    problems = check_against_model(data, content)
+    if problems:
+        raise Unprocessable(
+            "The evidence does not fit the current competency model.",
+            errors=[
+                {"pointer": f"#/{p['field']}", "location": "body", "type": "invalid", **p}
+                for p in problems
+            ],
+        )
+    if data.source_ref:
+        existing = session.exec(
+            select(Evidence).where(
+                Evidence.source == data.source, Evidence.source_ref == data.source_ref
+            )
+        ).first()
+        if existing is not None:
+            if _same(existing, data):
+                return existing, False
+            raise Conflict(
+                f"Evidence {data.source}:{data.source_ref} already exists with other content.",
+                slug="evidence-conflict",
+            )
+    evidence = Evidence.model_validate(data.model_dump(), update={"recorded_at": clock.now()})
+    session.add(evidence)
+    session.flush()
+    audit.record(
+        session,
+        entity_type="evidence",
+        entity_id=evidence.id,
+        action="create",
+        after=_snapshot(evidence),
+    )
+    return evidence, True
+
+
+def record_many(session: Session, *, items: Sequence[EvidenceCreate]) -> list[uuid.UUID]:
+    """Bulk insert of already-validated evidence (LMS batches); skips (source, source_ref)
+    pairs that exist. Returns the ids of the rows inserted."""
+    if not items:
+        return []
+    refs = [(i.source, i.source_ref) for i in items if i.source_ref]
+    existing: set[tuple[str, str]] = set()
+    if refs:
+        rows = session.execute(
+            sa.select(Evidence.source, Evidence.source_ref).where(  # type: ignore[call-overload]
+                sa.tuple_(Evidence.source, Evidence.source_ref).in_(refs)
+            )
+        ).all()
+        existing = {(str(r[0]), str(r[1])) for r in rows}
+    now = clock.now()
+    rows_to_insert = []
+    for item in items:
+        if item.source_ref and (str(item.source), item.source_ref) in existing:
+            continue
+        row = item.model_dump()
+        row["id"] = uuid.uuid4()
+        row["recorded_at"] = now
+        rows_to_insert.append(row)
+        if item.source_ref:
+            existing.add((str(item.source), item.source_ref))
+    if rows_to_insert:
+        session.execute(sa.insert(Evidence), rows_to_insert)
+        for row in rows_to_insert:
+            audit.record(
+                session,
+                entity_type="evidence",
+                entity_id=row["id"],
+                action="create",
+                after={k: v for k, v in row.items() if k != "id"},
+            )
+    return [row["id"] for row in rows_to_insert]
+
+
+def _same(existing: Evidence, data: EvidenceCreate) -> bool:
+    mine = data.model_dump()
+    return all(getattr(existing, field) == value for field, value in mine.items())
+
+
+def get(session: Session, *, evidence_id: uuid.UUID) -> Evidence:
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound(f"No evidence {evidence_id}.")
+    return evidence
+
+
+def void(session: Session, *, evidence: Evidence, reason: str, actor: str | None) -> Evidence:
+    """Mark evidence void; voiding twice is a 409 (the first reason stands)."""
+    if evidence.voided_at is not None:
+        raise Conflict("This evidence is already void.", slug="already-void")
+    before = _snapshot(evidence)
+    evidence.voided_at = clock.now()
+    evidence.voided_reason = reason
+    evidence.voided_by = actor
+    session.add(evidence)
+    session.flush()
+    audit.record(
+        session,
+        entity_type="evidence",
+        entity_id=evidence.id,
+        action="void",
+        before=before,
+        after=_snapshot(evidence),
+    )
+    return evidence
+
+
+def void_by_source(
+    session: Session, *, source: str, source_refs: Sequence[str], reason: str, actor: str | None
+) -> list[uuid.UUID]:
+    """Void the evidence produced by these source records (an xAPI voiding statement);
+    returns the people affected."""
+    rows = session.exec(
+        select(Evidence).where(
+            Evidence.source == source,
+            Evidence.source_ref.in_(list(source_refs)),  # type: ignore[union-attr]
+            Evidence.voided_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for evidence in rows:
+        void(session, evidence=evidence, reason=reason, actor=actor)
+    return sorted({e.person_id for e in rows})
+
+
+def for_person(session: Session, *, person_id: uuid.UUID) -> list[Evidence]:
+    """All evidence of one person, void included, oldest first."""
+    return list(
+        session.exec(
+            select(Evidence).where(Evidence.person_id == person_id).order_by(Evidence.occurred_at)
+        ).all()
+    )
+
+
+def list_evidence(
+    session: Session,
+    *,
+    page: PageParams,
+    person_id: uuid.UUID | None = None,
+    competency_key: str | None = None,
+    include_void: bool = True,
+) -> tuple[list[Evidence], str | None]:
+    statement = select(Evidence)
+    if person_id is not None:
+        statement = statement.where(Evidence.person_id == person_id)
+    if competency_key is not None:
+        statement = statement.where(Evidence.competency_key == competency_key)
+    if not include_void:
+        statement = statement.where(Evidence.voided_at.is_(None))  # type: ignore[union-attr]
+    return paginate(
+        session,
+        statement,
+        id_column=Evidence.id,
+        params=page,  # type: ignore[arg-type]
+        updated_at_column=Evidence.recorded_at,
+    )
