@@ -858,3 +858,43 @@ def people_by_keys(session: Session, *, keys: list[str]) -> tuple[list[Person], 
         by_email = {(p.email or "").lower(): p for p in rows}
         found.update({k: by_email[v] for k, v in emails.items() if v in by_email})
     return [found[k] for k in keys if k in found], [k for k in keys if k not in found]
+
+
+def void_by_source_and_reevaluate(
+    session: Session,
+    *,
+    source: str,
+    source_refs: list[str],
+    reason: str,
+    actor: str | None,
+    ctx: ModelContext | None = None,
+) -> list[uuid.UUID]:
+    """Void the evidence these source records produced (an xAPI voiding statement), withdraw
+    diplomas resting on it and re-evaluate each affected person once. Returns those people."""
+    voided = evidence_service.void_by_source(
+        session, source=source, source_refs=source_refs, reason=reason, actor=actor
+    )
+    ctx = ctx or load_context(session)
+    for person_id, evidence_ids in voided.items():
+        withdraw_resting_on(session, person_id=person_id, evidence_ids=evidence_ids, actor=actor)
+        person = session.get(Person, person_id)
+        if person is not None and ctx is not None:
+            evaluate_person(session, person=person, ctx=ctx, actor=actor)
+    return sorted(voided)
+
+
+def evaluate_people(
+    session: Session,
+    *,
+    person_ids: list[uuid.UUID],
+    ctx: ModelContext | None = None,
+    actor: str | None = None,
+) -> int:
+    """Evaluate each of these people once (an LMS batch touches many); returns how many."""
+    ctx = ctx or load_context(session)
+    if ctx is None:
+        return 0
+    people = session.exec(select(Person).where(Person.id.in_(person_ids))).all()  # type: ignore[attr-defined]
+    for person in people:
+        evaluate_person(session, person=person, ctx=ctx, actor=actor)
+    return len(people)

@@ -168,9 +168,9 @@ def void(session: Session, *, evidence: Evidence, reason: str, actor: str | None
 
 def void_by_source(
     session: Session, *, source: str, source_refs: Sequence[str], reason: str, actor: str | None
-) -> list[uuid.UUID]:
+) -> dict[uuid.UUID, set[str]]:
     """Void the evidence produced by these source records (an xAPI voiding statement);
-    returns the people affected."""
+    returns the voided evidence ids per person affected."""
     rows = session.exec(
         select(Evidence).where(
             Evidence.source == source,
@@ -178,9 +178,11 @@ def void_by_source(
             Evidence.voided_at.is_(None),  # type: ignore[union-attr]
         )
     ).all()
+    voided: dict[uuid.UUID, set[str]] = {}
     for evidence in rows:
         void(session, evidence=evidence, reason=reason, actor=actor)
-    return sorted({e.person_id for e in rows})
+        voided.setdefault(evidence.person_id, set()).add(str(evidence.id))
+    return voided
 
 
 def for_person(session: Session, *, person_id: uuid.UUID) -> list[Evidence]:
