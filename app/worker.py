@@ -13,10 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from app.certification import jobs as certification_jobs
 from app.core import idempotency
 from app.core.config import Settings
 from app.core.db import unit_of_work
@@ -35,9 +37,27 @@ class Job:
     next_run: float = 0.0
 
 
-def default_jobs() -> list[Job]:
+def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The jobs every worker runs; later capabilities add theirs here."""
-    return [Job("purge-idempotency-records", 3600, idempotency.purge_expired)]
+    from app.integrations.webhooks import delivery as webhooks  # composition root
+
+    deliverer = webhooks.Deliverer(settings or Settings())
+    return [
+        Job("purge-idempotency-records", 3600, idempotency.purge_expired),
+        Job("webhooks-fan-out", 1, webhooks.fan_out),
+        Job("webhooks-deliver", 1, deliverer),
+        Job("evaluation-jobs", 2, certification_jobs.work_on_next_job),
+        Job("evaluation-reconcile", 30, certification_jobs.reconcile),
+        Job("certification-expiry-events", 3600, certification_jobs.emit_expiry_events),
+        Job("nightly-full-evaluation", 86400, _nightly_evaluation),
+    ]
+
+
+def _nightly_evaluation(session: Session) -> object:
+    """Everyone once a day: catches register and requirement changes no row change shows."""
+    return certification_jobs.request_evaluation_unless_recent(
+        session, reason="nightly re-evaluation", within=timedelta(hours=20)
+    )
 
 
 class Worker:
@@ -50,7 +70,7 @@ class Worker:
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
-        self.jobs = jobs if jobs is not None else default_jobs()
+        self.jobs = jobs if jobs is not None else default_jobs(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

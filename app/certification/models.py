@@ -130,6 +130,9 @@ class EvaluationJob(SQLModel, table=True):
     total: int = 0
     processed: int = 0
     changed: int = 0
+    awarded: int = 0
+    renewed: int = 0
+    last_person_id: uuid.UUID | None = None  # progress cursor: people are taken in id order
     requested_by: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -16,7 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlmodel import Session
 
 from app.auth.dependencies import CurrentIdentity, require
-from app.certification import service
+from app.certification import jobs, service
 from app.certification.models import CertificationEventKind
 from app.certification.schemas import (
     AlternativeAward,
@@ -24,12 +24,14 @@ from app.certification.schemas import (
     CertificationStatus,
     CertificationWithEvents,
     ChangeFeed,
+    EvaluationJobPublic,
+    EvaluationRequest,
     GapReport,
     LookupRequest,
     LookupResult,
     StateChange,
 )
-from app.core.errors import BadRequest, problem_responses
+from app.core.errors import BadRequest, NotFound, problem_responses
 from app.core.idempotency import idempotency_key
 from app.core.pagination import Page, PageParams, page_params
 from app.core.routing import api_router, get_session
@@ -338,3 +340,47 @@ def reinstate(
 ) -> Any:
     """Lifts a suspension; the diploma counts again while within its dates."""
     return _change(session, certification_id, CertificationEventKind.reinstated, data, identity)
+
+
+@router.post(
+    "/evaluations",
+    summary="Start a background re-evaluation",
+    status_code=202,
+    response_model=EvaluationJobPublic,
+    dependencies=[require("evaluations:run"), Depends(idempotency_key)],
+    responses=problem_responses(401, 403, 404, 415),
+)
+def start_evaluation(
+    session: SessionDep, data: EvaluationRequest, identity: CurrentIdentity, response: Response
+) -> Any:
+    """Re-evaluates everyone, an org unit (with descendants), a role or some people; the worker
+    does the work in chunks and GET /evaluations/{id} shows progress."""
+    scope: dict[str, Any] = {}
+    if data.scope.org_unit:
+        scope["org_unit_id"] = str(
+            org_service.get_org_unit_by_external_id(session, external_id=data.scope.org_unit).id
+        )
+    if data.scope.role:
+        scope["role_id"] = str(org_service.get_role_by_key(session, key=data.scope.role).id)
+    if data.scope.people:
+        people, missing = service.people_by_keys(session, keys=data.scope.people)
+        if missing:
+            raise NotFound(f"Unknown people: {', '.join(missing[:20])}.")
+        scope["person_ids"] = [str(p.id) for p in people]
+    job = jobs.request_evaluation(
+        session, reason=data.reason, scope=scope, requested_by=identity.client_id
+    )
+    response.headers["Location"] = f"/evaluations/{job.id}"
+    return job
+
+
+@router.get(
+    "/evaluations/{job_id}",
+    summary="Progress of a re-evaluation",
+    response_model=EvaluationJobPublic,
+    dependencies=[require("evaluations:run")],
+    responses=problem_responses(401, 403, 404),
+)
+def get_evaluation(session: SessionDep, job_id: uuid.UUID) -> Any:
+    """State, people processed of the total, and how many statuses changed."""
+    return jobs.get_job(session, job_id=job_id)

@@ -143,3 +143,39 @@ class ChangeEvent(BaseModel):
 class ChangeFeed(BaseModel):
     items: list[ChangeEvent]
     next_cursor: str = Field(description="Pass back as `cursor`; it only ever moves forward")
+
+
+class EvaluationScope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    org_unit: str | None = Field(
+        default=None, description="Org unit external id (with descendants)"
+    )
+    role: str | None = Field(default=None, description="Role key")
+    people: list[str] | None = Field(default=None, max_length=10000, description="Person keys")
+
+
+class EvaluationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=200, examples=["role matrix changed"])
+    scope: EvaluationScope = Field(default_factory=EvaluationScope, description="Empty: everyone")
+
+
+class EvaluationJobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    reason: str
+    scope: dict[str, Any]
+    state: str
+    total: int
+    processed: int
+    changed: int
+    awarded: int
+    renewed: int
+    requested_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None

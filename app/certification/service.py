@@ -62,7 +62,7 @@ class ModelContext:
         )
 
     def requirement_of_role(self, session: Session, role_id: uuid.UUID) -> dict[str, Any]:
-        if role_id not in self.role_requirements:
+        if role_id not in self.role_requirements:  # an inactive role: ask for it alone
             self.role_requirements[role_id] = requirement_service.role_requirement(
                 session, role_id=role_id, model_id=self.version.model_id
             )
@@ -99,6 +99,7 @@ def load_context(session: Session) -> ModelContext | None:
         tiers=list(content.tiers),
         tier_rank={tier.key: index + 1 for index, tier in enumerate(content.tiers)},
         tier_requirements=tier_requirements,
+        role_requirements=requirement_service.role_requirements(session, version=version),
     )
 
 

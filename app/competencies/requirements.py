@@ -245,6 +245,15 @@ def role_requirement(
     return _requirement(ctx, role)
 
 
+def role_requirements(
+    session: Session, *, version: CompetencyModelVersion
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Every active role's requirement under one version, reading the register once."""
+    ctx = _context(session, version)
+    roles = session.exec(select(Role).where(Role.active == True)).all()  # noqa: E712
+    return {role.id: _requirement(ctx, role) for role in roles}
+
+
 def matrix(
     session: Session, *, model_id: uuid.UUID, number: int | None = None, language: str = "en"
 ) -> dict[str, Any]:

@@ -46,6 +46,13 @@ def get_org_unit(session: Session, *, org_unit_id: uuid.UUID) -> OrgUnit:
     return org_unit
 
 
+def get_org_unit_by_external_id(session: Session, *, external_id: str) -> OrgUnit:
+    org_unit = session.exec(select(OrgUnit).where(OrgUnit.external_id == external_id)).first()
+    if org_unit is None:
+        raise NotFound(f"No org unit with external id {external_id}.")
+    return org_unit
+
+
 def get_role(session: Session, *, role_id: uuid.UUID) -> Role:
     role = session.get(Role, role_id)
     if role is None:

@@ -1,0 +1,662 @@
+"""Set-based evaluation of many people: the SQL twin of `service.evaluate_person`.
+
+Which tiers each person meets, and when they completed them, is one aggregate
+query over the evidence (requirement rows are expanded into a small literal
+table: one row per acceptable level and form). Python then only walks the
+per-person results to decide awards and renewals with the same lifecycle rules,
+and writes certifications, history, events and status rows in bulk. A property
+test proves the SQL and the pure rules agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.certification import rules, service
+from app.certification.models import (
+    Certification,
+    CertificationEvent,
+    CertificationEventKind,
+    CertificationKind,
+    CertificationState,
+    PersonStatus,
+)
+from app.core import audit, clock, outbox
+from app.core.db import UTCDateTime
+from app.evidence.models import Evidence
+from app.org.models import Person, PersonRole
+
+
+@dataclass(frozen=True)
+class TierCompletion:
+    met: bool
+    completed_at: datetime | None
+
+
+@dataclass
+class BulkResult:
+    evaluated: int = 0
+    changed: int = 0
+    awarded: int = 0
+    renewed: int = 0
+    person_ids_changed: list[uuid.UUID] = field(default_factory=list)
+
+
+def _literal_table(name: str, columns: Sequence[tuple[str, Any]], rows: Iterable[tuple]) -> sa.CTE:
+    """A small literal table as a CTE (UNION ALL of SELECTs: portable to SQLite and PostgreSQL)."""
+    selects = [
+        sa.select(
+            *[
+                sa.literal(value, type_).label(col)
+                for (col, type_), value in zip(columns, row, strict=True)
+            ]
+        )
+        for row in rows
+    ]
+    if not selects:
+        selects = [
+            sa.select(*[sa.literal(None, type_).label(col) for col, type_ in columns]).where(
+                sa.false()
+            )
+        ]
+    return sa.union_all(*selects).cte(name)
+
+
+def requirement_rows(
+    requirements: dict[str, list[rules.Requirement]],
+    *,
+    level_keys: dict[int, str],
+    oldest_by_group: dict[str, datetime],
+) -> list[tuple]:
+    """(group, competency, level key, form, min score, oldest allowed) per acceptable combination."""
+    rows = []
+    for group, reqs in requirements.items():
+        for r in reqs:
+            for rank, level_key in level_keys.items():
+                if rank < r.min_level:
+                    continue
+                for form in sorted(r.accepted_forms):
+                    rows.append(
+                        (
+                            group,
+                            r.competency_key,
+                            level_key,
+                            form,
+                            r.min_score,
+                            oldest_by_group[group],
+                        )
+                    )
+    return rows
+
+
+REQUIREMENT_COLUMNS = [
+    ("grp", sa.String()),
+    ("competency_key", sa.String()),
+    ("level_key", sa.String()),
+    ("form", sa.String()),
+    ("min_score", sa.Float()),
+    ("oldest_at", UTCDateTime()),
+]
+
+
+def completion_query(
+    requirements: dict[str, list[rules.Requirement]],
+    *,
+    level_keys: dict[int, str],
+    oldest_by_group: dict[str, datetime],
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None,
+) -> sa.Select[Any]:
+    """Per person and group (a tier, or a role's extras): requirements met and the latest
+    satisfying evidence time of each; the group is met when every requirement is."""
+    req = _literal_table(
+        "req",
+        REQUIREMENT_COLUMNS,
+        requirement_rows(requirements, level_keys=level_keys, oldest_by_group=oldest_by_group),
+    )
+    conditions = [
+        Evidence.voided_at.is_(None),  # type: ignore[union-attr]
+        Evidence.passed.is_(True),  # type: ignore[attr-defined]
+        Evidence.occurred_at <= now,
+        Evidence.occurred_at >= req.c.oldest_at,
+        sa.or_(req.c.min_score.is_(None), Evidence.score_scaled >= req.c.min_score),
+    ]
+    if person_ids is not None:
+        conditions.append(Evidence.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    best = (
+        sa.select(
+            Evidence.person_id,
+            req.c.grp,
+            Evidence.competency_key,
+            sa.func.max(Evidence.occurred_at).label("satisfied_at"),
+        )
+        .join(
+            req,
+            sa.and_(
+                Evidence.competency_key == req.c.competency_key,
+                Evidence.level_key == req.c.level_key,
+                Evidence.assessment_form == req.c.form,
+            ),
+        )
+        .where(*conditions)
+        .group_by(Evidence.person_id, req.c.grp, Evidence.competency_key)
+        .subquery("best")
+    )
+    return sa.select(
+        best.c.person_id,
+        best.c.grp,
+        sa.func.count().label("met"),
+        sa.func.max(best.c.satisfied_at).label("completed_at"),
+    ).group_by(best.c.person_id, best.c.grp)
+
+
+def tier_completions(
+    session: Session,
+    *,
+    ctx: service.ModelContext,
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None = None,
+) -> tuple[dict[uuid.UUID, dict[str, TierCompletion]], set[uuid.UUID]]:
+    """Which tiers each person meets now and when; and who has met any requirement at all."""
+    level_keys = {rank: key for key, rank in ctx.level_rank.items()}
+    oldest = {
+        tier.key: datetime.combine(
+            rules.add_months(now.date(), -(tier.validity_months or 24)), now.timetz()
+        )
+        for tier in ctx.tiers
+    }
+    counts = {key: len(reqs) for key, reqs in ctx.tier_requirements.items()}
+    query = completion_query(
+        ctx.tier_requirements,
+        level_keys=level_keys,
+        oldest_by_group=oldest,
+        now=now,
+        person_ids=person_ids,
+    )
+    completions: dict[uuid.UUID, dict[str, TierCompletion]] = defaultdict(dict)
+    progress: set[uuid.UUID] = set()
+    for person_id, tier_key, met, completed_at in session.execute(query):
+        progress.add(person_id)
+        complete = counts.get(tier_key, 0) > 0 and met == counts[tier_key]
+        completions[person_id][tier_key] = TierCompletion(
+            complete, completed_at if complete else None
+        )
+    return completions, progress
+
+
+def _required_by_person(
+    session: Session,
+    *,
+    ctx: service.ModelContext,
+    today: date,
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None,
+) -> tuple[dict[uuid.UUID, tuple[str | None, date | None]], dict[uuid.UUID, bool]]:
+    """Required tier and due date per active person, and whether their roles' extra
+    competencies are met (one query for roles, one aggregate for the extras)."""
+    tier_of_role: dict[uuid.UUID, str] = {}
+    extras_of_role: dict[str, list[rules.Requirement]] = {}
+    for role_id, requirement in ctx.role_requirements.items():
+        if requirement.get("tier") in ctx.tier_rank:
+            tier_of_role[role_id] = requirement["tier"]
+        extras = [
+            service._requirement(
+                c["competency"],
+                c["min_level"],
+                c["accepted_forms"],
+                c.get("min_score"),
+                ctx.level_rank,
+            )
+            for c in requirement.get("competencies", [])
+            if any(not str(source).startswith("tier:") for source in c["sources"])
+        ]
+        if extras:
+            extras_of_role[str(role_id)] = extras
+    statement = (
+        sa.select(
+            PersonRole.person_id,
+            PersonRole.role_id,
+            PersonRole.start_date,
+            Person.employment_start_date,
+        )
+        .join(Person, Person.id == PersonRole.person_id)
+        .where(
+            Person.active.is_(True),  # type: ignore[attr-defined]
+            sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),
+        )  # type: ignore[union-attr, operator]
+    )
+    if person_ids is not None:
+        statement = statement.where(PersonRole.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    required: dict[uuid.UUID, tuple[str | None, date | None]] = {}
+    roles_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    best: dict[uuid.UUID, tuple[int, date | None, date | None]] = {}
+    for person_id, role_id, start_date, employment_start in session.execute(statement):
+        roles_of[person_id].append(role_id)
+        tier = tier_of_role.get(role_id)
+        if tier is None:
+            best.setdefault(person_id, (0, None, employment_start))
+            continue
+        rank = ctx.tier_rank[tier]
+        current = best.get(person_id)
+        if (
+            current is None
+            or rank > current[0]
+            or (
+                rank == current[0]
+                and start_date
+                and (current[1] is None or start_date > current[1])
+            )
+        ):
+            best[person_id] = (rank, start_date, employment_start)
+    tier_by_rank = {rank: key for key, rank in ctx.tier_rank.items()}
+    for person_id, (rank, start_date, employment_start) in best.items():
+        if rank == 0:
+            required[person_id] = (None, None)
+            continue
+        tier = tier_by_rank[rank]
+        start = start_date or employment_start
+        due = start + timedelta(days=service._due_days(ctx, tier)) if start else None
+        required[person_id] = (tier, due)
+    extras_met: dict[uuid.UUID, bool] = {}
+    if extras_of_role:
+        level_keys = {rank: key for key, rank in ctx.level_rank.items()}
+        oldest = {
+            group: datetime.combine(
+                rules.add_months(today, -service._max_validity(ctx)), now.timetz()
+            )
+            for group in extras_of_role
+        }
+        met_by: dict[tuple[uuid.UUID, str], int] = {}
+        query = completion_query(
+            extras_of_role,
+            level_keys=level_keys,
+            oldest_by_group=oldest,
+            now=now,
+            person_ids=person_ids,
+        )
+        for person_id, group, met, _completed in session.execute(query):
+            met_by[(person_id, group)] = met
+        for person_id, role_ids in roles_of.items():
+            extras_met[person_id] = all(
+                met_by.get((person_id, str(role_id)), 0) == len(extras_of_role[str(role_id)])
+                for role_id in role_ids
+                if str(role_id) in extras_of_role
+            )
+    return required, extras_met
+
+
+def evaluate_everyone(
+    session: Session,
+    *,
+    ctx: service.ModelContext,
+    person_ids: Sequence[uuid.UUID] | None = None,
+    actor: str | None = None,
+) -> BulkResult:
+    """Evaluate everyone (or these people) in a few set-based queries and bulk writes."""
+    now = clock.now()
+    today = now.date()
+    result = BulkResult()
+    completions, progress = tier_completions(session, ctx=ctx, now=now, person_ids=person_ids)
+    required, extras_met = _required_by_person(
+        session, ctx=ctx, today=today, now=now, person_ids=person_ids
+    )
+    people_query = sa.select(Person.id, Person.employee_number, Person.active)
+    if person_ids is not None:
+        people_query = people_query.where(Person.id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    people = {row[0]: (row[1], row[2]) for row in session.execute(people_query)}
+    certifications = _certifications_by_person(session, person_ids)
+    revoked = _revocations(session, person_ids)
+    statuses = {s.person_id: s for s in _statuses(session, person_ids)}
+
+    new_certifications: list[dict[str, Any]] = []
+    superseded: list[dict[str, Any]] = []
+    for person_id, (employee_number, active) in people.items():
+        met = {k: v for k, v in completions.get(person_id, {}).items() if v.met}
+        held = certifications.get(person_id, [])
+        if met and active:
+            best_tier = max(met, key=lambda key: ctx.tier_rank[key])
+            decision = _decide(
+                ctx, best_tier, met[best_tier], held, revoked.get(person_id, {}), now
+            )
+            if decision is not None:
+                row, renews = decision
+                row["person_id"] = person_id
+                new_certifications.append(row)
+                held = [*held, _CertView.from_row(row)]
+                if renews is not None:
+                    superseded.append({"id": renews.id})
+                    held = [c for c in held if c.id != renews.id]
+                    result.renewed += 1
+                else:
+                    result.awarded += 1
+        required_tier, due = required.get(person_id, (None, None)) if active else (None, None)
+        new_status = _status_values(
+            ctx,
+            person_id=person_id,
+            held=held,
+            today=today,
+            required_tier=required_tier,
+            due=due,
+            extras_met=extras_met.get(person_id, True),
+            any_progress=person_id in progress,
+            now=now,
+        )
+        old = statuses.get(person_id)
+        if old is None or _differs(old, new_status):
+            result.changed += 1
+            result.person_ids_changed.append(person_id)
+            before = service.derive(old, today) if old else None
+            after = service.derive(PersonStatus(**new_status), today)
+            new_status["version"] = (old.version if old else 0) + 1
+            _upsert_status(session, new_status, exists=old is not None)
+            if before is None or before["compliant"] != after["compliant"]:
+                outbox.emit(
+                    session,
+                    event_type="person.compliance_changed",
+                    ordering_key=str(person_id),
+                    data={
+                        "person_id": str(person_id),
+                        "employee_number": employee_number,
+                        **{k: service._jsonable(v) for k, v in after.items()},
+                    },
+                )
+        result.evaluated += 1
+    _write_certifications(session, ctx, new_certifications, superseded, people, now, actor)
+    return result
+
+
+@dataclass(frozen=True)
+class _CertView:
+    id: uuid.UUID
+    tier_key: str
+    tier_rank: int
+    state: str
+    valid_until: date
+    window_opens_on: date
+    grace_until: date
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> _CertView:
+        return cls(
+            row["id"],
+            row["tier_key"],
+            row["tier_rank"],
+            str(row["state"]),
+            row["valid_until"],
+            row["window_opens_on"],
+            row["grace_until"],
+        )
+
+
+_HELD_STATES = (CertificationState.active.value, CertificationState.suspended.value)
+
+
+def _certifications_by_person(
+    session: Session, person_ids: Sequence[uuid.UUID] | None
+) -> dict[uuid.UUID, list[_CertView]]:
+    statement = sa.select(
+        Certification.person_id,
+        Certification.id,
+        Certification.tier_key,
+        Certification.tier_rank,
+        Certification.state,
+        Certification.valid_until,
+        Certification.window_opens_on,
+        Certification.grace_until,
+    ).where(Certification.state.in_(_HELD_STATES))  # type: ignore[attr-defined]
+    if person_ids is not None:
+        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    held: dict[uuid.UUID, list[_CertView]] = defaultdict(list)
+    for person_id, *values in session.execute(statement):
+        held[person_id].append(
+            _CertView(
+                values[0], values[1], values[2], str(values[3]), values[4], values[5], values[6]
+            )
+        )
+    return held
+
+
+def _revocations(
+    session: Session, person_ids: Sequence[uuid.UUID] | None
+) -> dict[uuid.UUID, dict[str, datetime]]:
+    statement = (
+        sa.select(
+            Certification.person_id,
+            Certification.tier_key,
+            sa.func.max(Certification.state_changed_at),
+        )
+        .where(Certification.state == CertificationState.revoked)
+        .group_by(Certification.person_id, Certification.tier_key)
+    )
+    if person_ids is not None:
+        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    revoked: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
+    for person_id, tier_key, at in session.execute(statement):
+        revoked[person_id][tier_key] = at
+    return revoked
+
+
+def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> list[Any]:
+    # Plain rows, not ORM objects: they are updated in bulk below, which would leave
+    # loaded objects stale in this session.
+    statement = sa.select(*PersonStatus.__table__.columns)  # type: ignore[attr-defined]
+    if person_ids is not None:
+        statement = statement.where(PersonStatus.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    return list(session.execute(statement))
+
+
+def _decide(
+    ctx: service.ModelContext,
+    tier_key: str,
+    completion: TierCompletion,
+    held: list[_CertView],
+    revoked_at: dict[str, datetime],
+    now: datetime,
+) -> tuple[dict[str, Any], _CertView | None] | None:
+    """The same award and renewal rules as service._award_or_renew, on plain rows."""
+    assert completion.completed_at is not None
+    today = now.date()
+    completed_on = completion.completed_at.date()
+    lifecycle = ctx.lifecycle(tier_key)
+    rank = ctx.tier_rank[tier_key]
+    if any(c.tier_rank > rank and c.state == "active" and today <= c.grace_until for c in held):
+        return None
+    if tier_key in revoked_at and completion.completed_at < revoked_at[tier_key]:
+        return None
+    same = [c for c in held if c.tier_key == tier_key]
+    if not same:
+        until = rules.valid_until_for_award(lifecycle, completed_on=completed_on)
+        return _new_row(ctx, tier_key, completed_on, until, now), None
+    current = max(same, key=lambda c: c.valid_until)
+    if current.state == "suspended":
+        return None
+    if today > current.grace_until:
+        if completed_on <= current.grace_until:
+            return None
+        until = rules.valid_until_for_award(lifecycle, completed_on=completed_on)
+        return _new_row(ctx, tier_key, completed_on, until, now, renews=current), current
+    if today >= current.window_opens_on and completed_on >= current.window_opens_on:
+        until = rules.valid_until_for_renewal(
+            lifecycle, previous_valid_until=current.valid_until, completed_on=completed_on
+        )
+        return _new_row(ctx, tier_key, completed_on, until, now, renews=current), current
+    return None
+
+
+def _new_row(
+    ctx: service.ModelContext,
+    tier_key: str,
+    completed_on: date,
+    valid_until: date,
+    now: datetime,
+    renews: _CertView | None = None,
+) -> dict[str, Any]:
+    lifecycle = ctx.lifecycle(tier_key)
+    return {
+        "id": uuid.uuid4(),
+        "tier_key": tier_key,
+        "tier_rank": ctx.tier_rank[tier_key],
+        "model_version_id": ctx.version.id,
+        "kind": CertificationKind.evidence.value,
+        "state": CertificationState.active.value,
+        "awarded_at": now,
+        "completed_on": completed_on,
+        "valid_from": completed_on if renews is None else min(completed_on, renews.valid_until),
+        "valid_until": valid_until,
+        "window_opens_on": rules.window_opens_on(lifecycle, valid_until),
+        "grace_until": valid_until + timedelta(days=lifecycle.grace_days),
+        "renews_id": renews.id if renews else None,
+        "evidence_ids": [],
+        "event": (
+            CertificationEventKind.renewed
+            if renews and today_in_window(renews, now)
+            else CertificationEventKind.awarded
+        ).value,
+    }
+
+
+def today_in_window(certification: _CertView, now: datetime) -> bool:
+    return now.date() <= certification.grace_until
+
+
+def _status_values(
+    ctx: service.ModelContext,
+    *,
+    person_id: uuid.UUID,
+    held: list[_CertView],
+    today: date,
+    required_tier: str | None,
+    due: date | None,
+    extras_met: bool,
+    any_progress: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    current = [c for c in held]
+    valid = [c for c in current if today <= c.grace_until]
+    chosen = (
+        max(valid, key=lambda c: (c.tier_rank, c.valid_until))
+        if valid
+        else max(current, key=lambda c: c.valid_until)
+        if current
+        else None
+    )
+    return {
+        "person_id": person_id,
+        "required_tier_key": required_tier,
+        "required_tier_rank": ctx.tier_rank.get(required_tier) if required_tier else None,
+        "due_date": due,
+        "held_tier_key": chosen.tier_key if chosen else None,
+        "held_tier_rank": chosen.tier_rank if chosen else None,
+        "certification_id": chosen.id if chosen else None,
+        "valid_until": chosen.valid_until if chosen else None,
+        "window_opens_on": chosen.window_opens_on if chosen else None,
+        "grace_until": chosen.grace_until if chosen else None,
+        "suspended": bool(chosen and chosen.state == "suspended"),
+        "extras_met": extras_met,
+        "any_progress": any_progress,
+        "model_version_id": ctx.version.id,
+        "evaluated_at": now,
+    }
+
+
+_COMPARED = (
+    "required_tier_key",
+    "due_date",
+    "held_tier_key",
+    "certification_id",
+    "valid_until",
+    "suspended",
+    "extras_met",
+    "any_progress",
+    "model_version_id",
+)
+
+
+def _differs(old: Any, new: dict[str, Any]) -> bool:
+    return any(getattr(old, name) != new[name] for name in _COMPARED)
+
+
+def _upsert_status(session: Session, values: dict[str, Any], *, exists: bool) -> None:
+    pending = session.info.setdefault("bulk_status", {"insert": [], "update": []})
+    pending["update" if exists else "insert"].append(values)
+
+
+def _write_certifications(
+    session: Session,
+    ctx: service.ModelContext,
+    rows: list[dict[str, Any]],
+    superseded: list[dict[str, Any]],
+    people: dict[uuid.UUID, tuple[str, bool]],
+    now: datetime,
+    actor: str | None,
+) -> None:
+    if superseded:
+        session.execute(
+            sa.update(Certification)
+            .where(Certification.id.in_([s["id"] for s in superseded]))  # type: ignore[attr-defined]
+            .values(
+                state=CertificationState.superseded.value,
+                state_changed_at=now,
+                state_reason="superseded by a renewal",
+            )
+        )
+    if rows:
+        events = [row.pop("event") for row in rows]
+        session.execute(sa.insert(Certification), rows)
+        session.execute(
+            sa.insert(CertificationEvent),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "certification_id": row["id"],
+                    "person_id": row["person_id"],
+                    "kind": event,
+                    "occurred_at": now,
+                    "actor": actor,
+                    "reason": None,
+                    "valid_until": row["valid_until"],
+                }
+                for row, event in zip(rows, events, strict=True)
+            ],
+        )
+        for row, event in zip(rows, events, strict=True):
+            audit.record(
+                session,
+                entity_type="certification",
+                entity_id=row["id"],
+                action=event,
+                after={k: v for k, v in row.items() if k != "id"},
+            )
+            employee_number = people[row["person_id"]][0]
+            outbox.emit(
+                session,
+                event_type=f"certification.{event}",
+                ordering_key=str(row["person_id"]),
+                data={
+                    "person_id": str(row["person_id"]),
+                    "employee_number": employee_number,
+                    "certification_id": str(row["id"]),
+                    "tier": row["tier_key"],
+                    "kind": row["kind"],
+                    "state": row["state"],
+                    "awarded_at": now.isoformat(),
+                    "valid_until": row["valid_until"].isoformat(),
+                    "model_version_id": str(ctx.version.id),
+                    "model_version": ctx.version.number,
+                    "credential_url": f"/certifications/{row['id']}/credential",
+                },
+            )
+    pending = session.info.pop("bulk_status", None)
+    if pending:
+        if pending["insert"]:
+            session.execute(sa.insert(PersonStatus), pending["insert"])
+        if pending["update"]:
+            session.execute(sa.update(PersonStatus), pending["update"])

@@ -1,0 +1,160 @@
+"""The set-based evaluation agrees with the pure rules and with the one-person evaluation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from app.certification import bulk, rules, service
+from app.certification.models import Certification, PersonStatus
+from app.evidence.models import Evidence
+from tests.certification.factories import make_person, make_role, publish_model
+from tests.factories import auth_headers
+
+COMPETENCIES = ["ai-policy", "checking-output", "bias"]
+LEVELS = ["basic", "advanced", "expert"]
+FORMS = ["knowledge_test", "practical_assessment", "portfolio", "interview", "course_completion"]
+
+evidence_strategy = st.lists(
+    st.tuples(
+        st.integers(0, 4),  # person
+        st.sampled_from(COMPETENCIES),
+        st.sampled_from(LEVELS),
+        st.sampled_from(FORMS),
+        st.integers(-5, 900),  # days ago (negative: in the future)
+        st.booleans(),  # passed
+        st.one_of(st.none(), st.floats(0, 1)),  # scaled score
+        st.booleans(),  # voided
+    ),
+    max_size=30,
+)
+
+
+@pytest.fixture
+def model(client, db, app, frozen_clock):
+    headers = auth_headers(db, app, "admin")
+    role = make_role(db)
+    publish_model(client, headers, role.key)
+    people = [make_person(db, role=role, start=date(2026, 1, 1)) for _ in range(5)]
+    return service.require_context(db), people
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(evidence=evidence_strategy)
+def test_sql_tier_completion_agrees_with_the_pure_rules(db, model, evidence):
+    ctx, people = model
+    now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    savepoint = db.begin_nested()
+    try:
+        by_person: dict[uuid.UUID, list[rules.Evidence]] = {p.id: [] for p in people}
+        for index, competency, level, form, days, passed, score, voided in evidence:
+            person = people[index]
+            at = now - timedelta(days=days)
+            db.add(
+                Evidence(
+                    person_id=person.id,
+                    competency_key=competency,
+                    level_key=level,
+                    assessment_form=form,
+                    source="import",
+                    source_ref=None,
+                    occurred_at=at,
+                    passed=passed,
+                    score_scaled=score,
+                    voided_at=now if voided else None,
+                )
+            )
+            by_person[person.id].append(
+                rules.Evidence(competency, ctx.level_rank[level], form, at, passed, score, voided)
+            )
+        db.flush()
+        completions, _progress = bulk.tier_completions(
+            db, ctx=ctx, now=now, person_ids=[p.id for p in people]
+        )
+        for person in people:
+            for tier in ctx.tiers:
+                expected = rules.evaluate_tier(
+                    ctx.tier_requirements[tier.key],
+                    by_person[person.id],
+                    now=now,
+                    validity_months=tier.validity_months or 24,
+                )
+                got = completions.get(person.id, {}).get(tier.key)
+                assert (got.met if got else False) == expected.met, (person.id, tier.key)
+                if expected.met:
+                    assert got.completed_at == expected.completed_at
+    finally:
+        savepoint.rollback()
+
+
+def test_bulk_evaluation_matches_one_by_one(client, db, app, frozen_clock):
+    """Two identical groups: one evaluated in bulk, one person by person; same outcome."""
+    headers = auth_headers(db, app, "admin")
+    role = make_role(db)
+    publish_model(client, headers, role.key)
+    ctx = service.require_context(db)
+    now = frozen_clock.at
+    plan = [  # per person: evidence (competency, level, form, days ago, score)
+        [("ai-policy", "basic", "knowledge_test", 10, 0.9)],
+        [
+            ("ai-policy", "basic", "knowledge_test", 10, 0.9),
+            ("checking-output", "advanced", "portfolio", 3, None),
+        ],
+        [("ai-policy", "basic", "knowledge_test", 10, 0.5)],
+        [],
+        [
+            ("checking-output", "expert", "interview", 40, None),
+            ("ai-policy", "advanced", "knowledge_test", 800, 0.9),
+        ],
+        [
+            ("ai-policy", "expert", "knowledge_test", 1, 1.0),
+            ("checking-output", "advanced", "practical_assessment", 2, None),
+        ],
+    ]
+    groups = []
+    for _ in range(2):
+        people = [make_person(db, role=role, start=date(2026, 1, 1)) for _ in plan]
+        for person, items in zip(people, plan, strict=True):
+            for competency, level, form, days, score in items:
+                db.add(
+                    Evidence(
+                        person_id=person.id,
+                        competency_key=competency,
+                        level_key=level,
+                        assessment_form=form,
+                        source="import",
+                        occurred_at=now - timedelta(days=days),
+                        score_scaled=score,
+                    )
+                )
+        groups.append(people)
+    db.flush()
+    in_bulk, one_by_one = groups
+    result = bulk.evaluate_everyone(db, ctx=ctx, person_ids=[p.id for p in in_bulk])
+    assert (result.evaluated, result.awarded, result.changed) == (6, 3, 6)
+    for person in one_by_one:
+        service.evaluate_person(db, person=person, ctx=ctx)
+    db.flush()
+    db.expire_all()
+
+    def outcome(person):
+        status = service.derive(db.get(PersonStatus, person.id), now.date())
+        tiers = sorted(
+            c.tier_key
+            for c in db.exec(select(Certification).where(Certification.person_id == person.id))
+        )
+        return status, tiers
+
+    for a, b in zip(in_bulk, one_by_one, strict=True):
+        assert outcome(a) == outcome(b)
+    again = bulk.evaluate_everyone(db, ctx=ctx, person_ids=[p.id for p in in_bulk])
+    assert (again.changed, again.awarded, again.renewed) == (0, 0, 0), "a re-run changes nothing"
