@@ -76,6 +76,14 @@ class TokenVerifier:
         raise Unauthenticated("The token's issuer is not trusted.")
 
     def _verify_local(self, token: str) -> Identity:
+        # Only access tokens (RFC 9068 typ at+jwt) with our audience: the same key also signs
+        # diplomas, which must never pass as access tokens.
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise Unauthenticated("The token is not a well-formed JWT.") from exc
+        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+            raise Unauthenticated("The token is not an access token (typ at+jwt).")
         claims = _decode(
             lambda: self.key.decode(
                 token,
@@ -84,6 +92,8 @@ class TokenVerifier:
                 options=_TIME_CHECKED_BY_US,
             )
         )
+        if claims.get("aud") != self.settings.token_audience:
+            raise Unauthenticated("The token is not meant for this API (aud).")
         client_id = claims.get("client_id") or claims.get("sub")
         if not isinstance(client_id, str):
             raise Unauthenticated("The token names no client.")

@@ -415,7 +415,7 @@ def _create_certification(
         entity_type="certification",
         entity_id=certification.id,
         action=str(kind_of_event),
-        after=certification.model_dump(mode="json"),
+        after=_audit_view(certification),
     )
     outbox.emit(
         session,
@@ -590,7 +590,7 @@ def _set_state(
     actor: str | None,
 ) -> None:
     _allowed, target = _TRANSITIONS[event]
-    before = certification.model_dump(mode="json")
+    before = _audit_view(certification)
     now = clock.now()
     certification.state = target
     certification.state_changed_at = now
@@ -615,7 +615,7 @@ def _set_state(
         entity_id=certification.id,
         action=str(event),
         before=before,
-        after=certification.model_dump(mode="json"),
+        after=_audit_view(certification),
     )
     person = session.get(Person, certification.person_id)
     assert person is not None
@@ -741,6 +741,18 @@ def history(session: Session, *, person_id: uuid.UUID) -> list[dict[str, Any]]:
     ]
 
 
+def _audit_view(certification: Certification) -> dict[str, Any]:
+    return {key: service_json(value) for key, value in _as_dict(certification).items()}
+
+
+def service_json(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
 def _as_dict(row: Any) -> dict[str, Any]:
     # Column values as loaded (enum columns come back as plain strings).
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
@@ -802,6 +814,7 @@ CHANGE_EVENT_TYPES = (
     "certification.expired",
     "certification.revoked",
     "certification.suspended",
+    "certification.withdrawn",
     "person.compliance_changed",
 )
 

@@ -45,7 +45,7 @@ from app.competencies.schemas import (
     TierContent,
     VersionContent,
 )
-from app.core import audit, clock
+from app.core import audit, clock, outbox
 from app.core.errors import BadRequest, Conflict, NotFound, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.org.models import JobFamily, Role
@@ -403,6 +403,16 @@ def publish(
         action="publish",
         before={"status": "draft"},
         after={"status": "published", "number": version.number, "warnings": len(warnings)},
+    )
+    outbox.emit(
+        session,
+        event_type="competency_model.published",
+        data={
+            "model_id": str(version.model_id),
+            "version_id": str(version.id),
+            "number": version.number,
+            "published_at": now.isoformat(),
+        },
     )
     return version, warnings
 

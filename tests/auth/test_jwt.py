@@ -39,19 +39,23 @@ def _claims(app, client: ApiClient, **overrides) -> dict:
     return claims
 
 
+def _sign(app, claims: dict) -> str:
+    return app.state.signing_key.sign(claims, headers={"typ": "at+jwt"})
+
+
 def _get(client, token: str):
     return client.get("/audit-events", headers={"Authorization": f"Bearer {token}"})
 
 
 def test_valid_token_is_accepted(client, db, app):
     api_client = make_api_client(db, scopes=["audit:read"])
-    assert _get(client, app.state.signing_key.sign(_claims(app, api_client))).status_code == 200
+    assert _get(client, _sign(app, _claims(app, api_client))).status_code == 200
 
 
 def test_expired_token_is_401(client, db, app):
     """RFC 7519 4.1.4: exp in the past."""
     api_client = make_api_client(db, scopes=["audit:read"])
-    token = app.state.signing_key.sign(_claims(app, api_client, exp=int(time.time()) - 120))
+    token = _sign(app, _claims(app, api_client, exp=int(time.time()) - 120))
     response = _get(client, token)
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
@@ -61,13 +65,24 @@ def test_expired_token_is_401(client, db, app):
 def test_wrong_audience_is_401(client, db, app):
     """RFC 7519 4.1.3: a token for another API is refused."""
     api_client = make_api_client(db, scopes=["audit:read"])
-    token = app.state.signing_key.sign(_claims(app, api_client, aud="another-api"))
+    token = _sign(app, _claims(app, api_client, aud="another-api"))
     assert _get(client, token).status_code == 401
+
+
+def test_token_without_audience_or_of_another_type_is_401(client, db, app):
+    """RFC 9068: only access tokens (typ at+jwt) for this audience; the same key signs
+    diplomas (typ JWT), which must never pass as access tokens."""
+    api_client = make_api_client(db, scopes=["audit:read"])
+    claims = _claims(app, api_client)
+    del claims["aud"]
+    assert _get(client, _sign(app, claims)).status_code == 401
+    diploma_like = app.state.signing_key.sign(_claims(app, api_client), headers={"typ": "JWT"})
+    assert _get(client, diploma_like).status_code == 401
 
 
 def test_unknown_issuer_is_401(client, db, app):
     api_client = make_api_client(db, scopes=["audit:read"])
-    token = app.state.signing_key.sign(_claims(app, api_client, iss="https://evil.example"))
+    token = _sign(app, _claims(app, api_client, iss="https://evil.example"))
     assert _get(client, token).status_code == 401
 
 
@@ -89,7 +104,7 @@ def test_hs256_signed_with_the_public_key_is_401(client, db, app):
 
 def test_tampered_payload_is_401(client, db, app):
     api_client = make_api_client(db, scopes=["org:read"])
-    token = app.state.signing_key.sign(_claims(app, api_client, scope="org:read"))
+    token = _sign(app, _claims(app, api_client, scope="org:read"))
     header, _payload, signature = token.split(".")
     forged = f"{header}.{_b64(_claims(app, api_client, scope='admin'))}.{signature}"
     assert _get(client, forged).status_code == 401
@@ -97,7 +112,7 @@ def test_tampered_payload_is_401(client, db, app):
 
 def test_token_signed_by_another_key_is_401(client, db, app):
     api_client = make_api_client(db, scopes=["audit:read"])
-    token = SigningKey.generate().sign(_claims(app, api_client))
+    token = SigningKey.generate().sign(_claims(app, api_client), headers={"typ": "at+jwt"})
     assert _get(client, token).status_code == 401
 
 
@@ -198,4 +213,4 @@ def test_local_tokens_still_work_beside_the_external_idp(database, connection, d
     app = _external_app(database, connection, idp_key, [])
     client = TestClient(app)
     api_client = make_api_client(db, scopes=["audit:read"])
-    assert _get(client, app.state.signing_key.sign(_claims(app, api_client))).status_code == 200
+    assert _get(client, _sign(app, _claims(app, api_client))).status_code == 200
