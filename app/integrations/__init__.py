@@ -1,0 +1,1 @@
+"""Integrations with other systems: webhooks out (and later xAPI, SCORM, SCIM, HR sync)."""
