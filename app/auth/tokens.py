@@ -62,8 +62,24 @@ class TokenVerifier:
         self.settings = settings
         self.key = key
         self.external_jwks = external_jwks
+        self._cache: dict[str, tuple[Identity, float]] = {}
 
     def verify(self, token: str) -> Identity:
+        """Verify a token; a token verified before is answered from a small cache until it
+        expires (signature checks dominate the cost of a fast read)."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            identity, expires = cached
+            if clock.now().timestamp() <= expires + CLOCK_SKEW_SECONDS:
+                return identity
+            self._cache.pop(token, None)
+        identity, expires = self._verify_uncached(token)
+        if len(self._cache) >= TOKEN_CACHE_SIZE:
+            self._cache.clear()  # crude but bounded; tokens are re-verified on the next use
+        self._cache[token] = (identity, expires)
+        return identity
+
+    def _verify_uncached(self, token: str) -> tuple[Identity, float]:
         try:
             unverified = jwt.get_unverified_claims(token)
         except JWTError as exc:
@@ -75,7 +91,7 @@ class TokenVerifier:
             return self._verify_external(token)
         raise Unauthenticated("The token's issuer is not trusted.")
 
-    def _verify_local(self, token: str) -> Identity:
+    def _verify_local(self, token: str) -> tuple[Identity, float]:
         # Only access tokens (RFC 9068 typ at+jwt) with our audience: the same key also signs
         # diplomas, which must never pass as access tokens.
         try:
@@ -98,13 +114,14 @@ class TokenVerifier:
         if not isinstance(client_id, str):
             raise Unauthenticated("The token names no client.")
         person = claims.get("person_id")
-        return Identity(
+        identity = Identity(
             client_id=client_id,
             scopes=frozenset(str(claims.get("scope", "")).split()),
             person_id=uuid.UUID(person) if person else None,
         )
+        return identity, float(claims["exp"])
 
-    def _verify_external(self, token: str) -> Identity:
+    def _verify_external(self, token: str) -> tuple[Identity, float]:
         assert self.external_jwks is not None
         try:
             header = jwt.get_unverified_header(token)
@@ -129,11 +146,12 @@ class TokenVerifier:
         )
         if not isinstance(client_id, str):
             raise Unauthenticated("The token names no client.")
-        return Identity(
+        identity = Identity(
             client_id=f"ext:{client_id}",
             scopes=frozenset(self._map_external_scopes(claims)),
             source="external",
         )
+        return identity, float(claims["exp"])
 
     def _map_external_scopes(self, claims: dict[str, Any]) -> set[str]:
         values: list[str] = []
@@ -155,6 +173,7 @@ class TokenVerifier:
 # exp and nbf are checked against app.core.clock, the one clock of the service.
 _TIME_CHECKED_BY_US = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 CLOCK_SKEW_SECONDS = 30
+TOKEN_CACHE_SIZE = 10_000
 
 
 def _decode(decode: Any) -> dict[str, Any]:

@@ -356,3 +356,28 @@ def test_change_feed_lists_changes_once_in_commit_order(setup):
         .json()
     )
     assert after["items"] == [] and after["next_cursor"] == feed["next_cursor"]
+
+
+def test_status_read_refuses_deactivated_clients_and_unknown_keys(setup):
+    s = setup
+    from tests.factories import make_api_client, token_headers
+
+    reader = make_api_client(s["db"], scopes=["certifications:read"])
+    headers = token_headers(s["client"].app, reader)
+    url = f"/people/{s['person'].id}/certification"
+    assert s["client"].get(url, headers=headers).status_code == 200
+    for missing in (
+        "employee:NOPE",
+        "email:nobody@example.nl",
+        "not-a-key",
+        "00000000-0000-4000-8000-000000000000",
+    ):
+        response = s["client"].get(f"/people/{missing}/certification", headers=headers)
+        assert response.status_code == 404, missing
+    reader.active = False
+    s["db"].add(reader)
+    s["db"].flush()
+    assert s["client"].get(url, headers=headers).status_code == 401
+    assert (
+        s["client"].get("/people/employee:NOPE/certification", headers=headers).status_code == 401
+    )
