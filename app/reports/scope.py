@@ -1,0 +1,401 @@
+"""Who a report is about: the filters every report takes, the population they select, a
+manager's tree, and the set-based query of missing competencies.
+
+A report never loads people into Python to count them: these functions return
+SQL selects that the report functions join to `person_status` and aggregate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from app.certification import queries
+from app.certification import service as certification_service
+from app.certification.models import PersonStatus
+from app.certification.rules import add_months
+from app.core import clock
+from app.core.db import UTCDateTime
+from app.core.errors import NotFound
+from app.evidence.models import Evidence
+from app.org.models import JobFamily, Location, OrgUnit, Person, PersonRole, Role
+
+UTC_TYPE = UTCDateTime()
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """The filters of every report; `manager_id` limits it to that manager's tree."""
+
+    org_unit_id: uuid.UUID | None = None
+    role_id: uuid.UUID | None = None
+    job_family_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    as_of: date | None = None
+    manager_id: uuid.UUID | None = None
+
+    @property
+    def today(self) -> date:
+        """Status is derived from stored dates at read time: an as-of date is the day derived."""
+        return self.as_of or clock.now().date()
+
+    def echo(self) -> dict[str, Any]:
+        return {
+            "org_unit_id": self.org_unit_id,
+            "role_id": self.role_id,
+            "job_family_id": self.job_family_id,
+            "location_id": self.location_id,
+            "as_of": self.today,
+            "manager_id": self.manager_id,
+        }
+
+
+def check_filters(session: Session, filters: ReportFilters) -> None:
+    """404 for a filter naming something that does not exist (organisation-wide callers)."""
+    for value, model, what in (
+        (filters.org_unit_id, OrgUnit, "org unit"),
+        (filters.role_id, Role, "role"),
+        (filters.job_family_id, JobFamily, "job family"),
+        (filters.location_id, Location, "location"),
+        (filters.manager_id, Person, "person"),
+    ):
+        if value is not None and session.get(model, value) is None:
+            raise NotFound(f"No {what} {value}.")
+
+
+def current_role(on: date) -> Any:
+    """A role assignment that is current on `on`."""
+    return sa.and_(
+        sa.or_(col(PersonRole.start_date).is_(None), col(PersonRole.start_date) <= on),
+        sa.or_(col(PersonRole.end_date).is_(None), col(PersonRole.end_date) >= on),
+    )
+
+
+def _unique(name: str) -> str:
+    # A statement may hold the same filter twice (e.g. a group and its total): CTE names differ.
+    return f"{name}_{uuid.uuid4().hex[:8]}"
+
+
+def unit_tree(org_unit_id: uuid.UUID) -> sa.CTE:
+    """The org unit and every unit below it (recursive CTE, as app.org.service does)."""
+    unit = OrgUnit.__table__  # type: ignore[attr-defined]
+    tree = (
+        sa.select(unit.c.id)
+        .where(unit.c.id == org_unit_id)
+        .cte(_unique("unit_tree"), recursive=True)
+    )
+    return tree.union(sa.select(unit.c.id).join(tree, unit.c.parent_id == tree.c.id))
+
+
+def manager_tree(manager_id: uuid.UUID) -> sa.CTE:
+    """Every direct and indirect report of a manager (recursive CTE over person.manager_id)."""
+    person = Person.__table__  # type: ignore[attr-defined]
+    tree = (
+        sa.select(person.c.id)
+        .where(person.c.manager_id == manager_id)
+        .cte(_unique("manager_tree"), recursive=True)
+    )
+    # UNION, not UNION ALL: it stops even on a manager cycle that slipped past validation.
+    return tree.union(sa.select(person.c.id).join(tree, person.c.manager_id == tree.c.id))
+
+
+def in_tree(session: Session, *, manager_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+    tree = manager_tree(manager_id)
+    found = session.execute(sa.select(tree.c.id).where(tree.c.id == person_id)).first()
+    return found is not None
+
+
+def person_conditions(filters: ReportFilters) -> list[Any]:
+    """WHERE conditions on `person` for the filters: active people, narrowed by each filter."""
+    today = filters.today
+    conditions: list[Any] = [col(Person.active).is_(True)]
+    if filters.org_unit_id is not None:
+        units = unit_tree(filters.org_unit_id)
+        conditions.append(col(Person.org_unit_id).in_(sa.select(units.c.id)))
+    if filters.location_id is not None:
+        conditions.append(col(Person.location_id) == filters.location_id)
+    if filters.role_id is not None:
+        conditions.append(
+            sa.exists().where(
+                col(PersonRole.person_id) == col(Person.id),
+                col(PersonRole.role_id) == filters.role_id,
+                current_role(today),
+            )
+        )
+    if filters.job_family_id is not None:
+        conditions.append(
+            sa.exists().where(
+                col(PersonRole.person_id) == col(Person.id),
+                col(Role.id) == col(PersonRole.role_id),
+                col(Role.job_family_id) == filters.job_family_id,
+                current_role(today),
+            )
+        )
+    if filters.manager_id is not None:
+        tree = manager_tree(filters.manager_id)
+        conditions.append(col(Person.id).in_(sa.select(tree.c.id)))
+    return conditions
+
+
+def population(filters: ReportFilters) -> sa.Select[Any]:
+    """The ids of the people a report is about."""
+    return sa.select(col(Person.id).label("person_id")).where(*person_conditions(filters))
+
+
+def in_scope() -> Any:
+    """A person is in scope of the diploma when their roles require a tier."""
+    return col(PersonStatus.required_tier_key).is_not(None)
+
+
+def count_if(condition: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def status_measures(today: date) -> list[Any]:
+    """The coverage figures over people joined to person_status (outer join allowed)."""
+    scoped = in_scope()
+    return [
+        sa.func.count().label("people"),
+        count_if(scoped).label("in_scope"),
+        count_if(sa.and_(scoped, queries.valid_expr(today))).label("certified"),
+        count_if(sa.and_(scoped, queries.compliant_expr(today))).label("compliant"),
+        count_if(sa.and_(scoped, queries.expires_within_expr(today, 30))).label("expiring_30"),
+        count_if(sa.and_(scoped, queries.expires_within_expr(today, 60))).label("expiring_60"),
+        count_if(sa.and_(scoped, queries.expires_within_expr(today, 90))).label("expiring_90"),
+        count_if(sa.and_(scoped, queries.status_expr(today) == "expired")).label("expired"),
+        count_if(sa.and_(scoped, queries.overdue_expr(today))).label("overdue"),
+    ]
+
+
+MEASURES = (
+    "people",
+    "in_scope",
+    "certified",
+    "compliant",
+    "expiring_30",
+    "expiring_60",
+    "expiring_90",
+    "expired",
+    "overdue",
+)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _not_compliant_in_scope(today: date) -> Any:
+    return sa.and_(in_scope(), sa.not_(queries.compliant_expr(today)))
+
+
+def satisfied_competencies(
+    session: Session, *, people: sa.Select[Any], today: date
+) -> tuple[sa.Subquery, dict[str, list[str]]] | None:
+    """(person_id, competency_key) for each tier requirement a non-compliant person in scope
+    has valid evidence for, and the competencies each tier requires; None without a model.
+
+    One pass over the evidence of those people: a CASE names the requirement (of the
+    person's required tier) an evidence row satisfies, with the tests of
+    rules.evaluate_requirement (unvoided, passed, level at least the minimum, an accepted
+    form, the minimum score, not older than the tier's validity). What is missing is then
+    required minus satisfied, counted per group without touching people one by one.
+    Role-specific extra competencies are not itemised; `extras_met` flags them.
+    """
+    ctx = certification_service.load_context(session)
+    if ctx is None:
+        return None
+    now = datetime.combine(today, time.max, tzinfo=UTC)
+    required: dict[str, list[str]] = {}
+    whens = []
+    for tier in ctx.tiers:
+        oldest = datetime.combine(
+            add_months(today, -(tier.validity_months or 24)), time(0, 0), tzinfo=UTC
+        )
+        required[tier.key] = [r.competency_key for r in ctx.tier_requirements[tier.key]]
+        for requirement in ctx.tier_requirements[tier.key]:
+            levels = [key for key, rank in ctx.level_rank.items() if rank >= requirement.min_level]
+            condition = [
+                col(PersonStatus.required_tier_key) == tier.key,
+                col(Evidence.competency_key) == requirement.competency_key,
+                col(Evidence.level_key).in_(levels),
+                col(Evidence.assessment_form).in_(sorted(requirement.accepted_forms)),
+                col(Evidence.occurred_at) >= sa.literal(oldest, UTC_TYPE),
+            ]
+            if requirement.min_score is not None:
+                condition.append(col(Evidence.score_scaled) >= requirement.min_score)
+            whens.append((sa.and_(*condition), requirement.competency_key))
+    if not whens:
+        return None
+    ids = people.subquery("satisfied_people")
+    competency = sa.case(*whens, else_=None)
+    inner = (
+        sa.select(col(Evidence.person_id).label("person_id"), competency.label("competency_key"))
+        .join(PersonStatus, col(PersonStatus.person_id) == col(Evidence.person_id))
+        .join(ids, ids.c.person_id == col(Evidence.person_id))
+        .where(
+            _not_compliant_in_scope(today),
+            col(Evidence.voided_at).is_(None),
+            col(Evidence.passed).is_(True),
+            col(Evidence.occurred_at) <= sa.literal(now, UTC_TYPE),
+        )
+        .subquery("evidence_matches")
+    )
+    satisfied = (
+        sa.select(inner.c.person_id, inner.c.competency_key)
+        .where(inner.c.competency_key.is_not(None))
+        .distinct()
+        .subquery("satisfied")
+    )
+    return satisfied, required
+
+
+def missing_counts(
+    session: Session,
+    *,
+    membership: sa.Subquery,
+    found: tuple[sa.Subquery, dict[str, list[str]]] | None,
+    today: date,
+) -> dict[Any, dict[str, int]]:
+    """Per group key of `membership` (person_id, key): how many non-compliant people in scope
+    miss each competency of their required tier (required minus satisfied, two GROUP BYs).
+    `found` is what satisfied_competencies() returned for the same population."""
+    if found is None:
+        return {}
+    satisfied, required = found
+    result: dict[Any, dict[str, int]] = {}
+    for key, tier, people_count in session.execute(
+        sa.select(membership.c.key, col(PersonStatus.required_tier_key), sa.func.count())
+        .join(PersonStatus, col(PersonStatus.person_id) == membership.c.person_id)
+        .where(_not_compliant_in_scope(today))
+        .group_by(membership.c.key, col(PersonStatus.required_tier_key))
+    ).all():
+        counts = result.setdefault(key, {})
+        for competency in required.get(tier, []):
+            counts[competency] = counts.get(competency, 0) + int(people_count)
+    for key, competency, people_count in session.execute(
+        sa.select(membership.c.key, satisfied.c.competency_key, sa.func.count())
+        .join(satisfied, satisfied.c.person_id == membership.c.person_id)
+        .group_by(membership.c.key, satisfied.c.competency_key)
+    ).all():
+        result[key][competency] -= int(people_count)
+    return {key: {c: n for c, n in counts.items() if n > 0} for key, counts in result.items()}
+
+
+def missing_by_person(
+    session: Session, *, people: sa.Select[Any], today: date
+) -> dict[uuid.UUID, list[str]]:
+    """The competencies of their required tier each non-compliant person in scope still
+    misses (for the listing reports: a team, the overdue people of the dossier)."""
+    found = satisfied_competencies(session, people=people, today=today)
+    if found is None:
+        return {}
+    satisfied, required = found
+    have: dict[uuid.UUID, set[str]] = {}
+    for person_id, competency in session.execute(sa.select(satisfied)).all():
+        have.setdefault(person_id, set()).add(competency)
+    ids = people.subquery("missing_people")
+    result: dict[uuid.UUID, list[str]] = {}
+    for person_id, tier in session.execute(
+        sa.select(col(PersonStatus.person_id), col(PersonStatus.required_tier_key))
+        .join(ids, ids.c.person_id == col(PersonStatus.person_id))
+        .where(_not_compliant_in_scope(today))
+    ).all():
+        missing = [c for c in required.get(tier, []) if c not in have.get(person_id, set())]
+        if missing:
+            result[person_id] = sorted(missing)
+    return result
+
+
+@dataclass(frozen=True)
+class RequirementFlags:
+    """Per person one row of 0/1 flags, one per competency of the model's tiers: 1 when a
+    non-compliant person in scope has valid evidence for it under their required tier."""
+
+    flags: sa.Subquery
+    competencies: list[str]  # flags.c.s0, s1, ... in this order
+    required: dict[str, list[str]]  # tier -> the competencies it requires
+
+
+def requirement_flags(session: Session, *, today: date) -> RequirementFlags | None:
+    """One GROUP BY over the evidence of non-compliant people in scope (see
+    satisfied_competencies for the tests applied); None without a published model."""
+    ctx = certification_service.load_context(session)
+    if ctx is None:
+        return None
+    now = datetime.combine(today, time.max, tzinfo=UTC)
+    conditions: dict[str, list[Any]] = {}
+    required: dict[str, list[str]] = {}
+    for tier in ctx.tiers:
+        oldest = datetime.combine(
+            add_months(today, -(tier.validity_months or 24)), time(0, 0), tzinfo=UTC
+        )
+        required[tier.key] = [r.competency_key for r in ctx.tier_requirements[tier.key]]
+        for requirement in ctx.tier_requirements[tier.key]:
+            levels = [key for key, rank in ctx.level_rank.items() if rank >= requirement.min_level]
+            test = [
+                col(PersonStatus.required_tier_key) == tier.key,
+                col(Evidence.level_key).in_(levels),
+                col(Evidence.assessment_form).in_(sorted(requirement.accepted_forms)),
+                col(Evidence.occurred_at) >= sa.literal(oldest, UTC_TYPE),
+            ]
+            if requirement.min_score is not None:
+                test.append(col(Evidence.score_scaled) >= requirement.min_score)
+            conditions.setdefault(requirement.competency_key, []).append(sa.and_(*test))
+    if not conditions:
+        return None
+    competencies = sorted(conditions)
+    flags = (
+        sa.select(
+            col(Evidence.person_id).label("person_id"),
+            *(
+                sa.func.max(
+                    sa.case(
+                        (
+                            sa.and_(
+                                col(Evidence.competency_key) == competency,
+                                sa.or_(*conditions[competency]),
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label(f"s{index}")
+                for index, competency in enumerate(competencies)
+            ),
+        )
+        .join(PersonStatus, col(PersonStatus.person_id) == col(Evidence.person_id))
+        .where(
+            _not_compliant_in_scope(today),
+            col(Evidence.voided_at).is_(None),
+            col(Evidence.passed).is_(True),
+            col(Evidence.occurred_at) <= sa.literal(now, UTC_TYPE),
+            col(Evidence.competency_key).in_(competencies),
+        )
+        .group_by(col(Evidence.person_id))
+        .subquery("requirement_flags")
+    )
+    return RequirementFlags(flags=flags, competencies=competencies, required=required)
+
+
+def coverage_columns(flags: RequirementFlags | None, tiers: list[str], today: date) -> list[Any]:
+    """Extra sums for one coverage GROUP BY: people in scope per required tier, non-compliant
+    people per required tier, and people with each competency satisfied (flags joined)."""
+    columns: list[Any] = []
+    noncompliant = _not_compliant_in_scope(today)
+    for index, tier in enumerate(tiers):
+        tier_match = col(PersonStatus.required_tier_key) == tier
+        columns.append(count_if(tier_match).label(f"rt{index}"))
+        columns.append(count_if(sa.and_(noncompliant, tier_match)).label(f"nc{index}"))
+    if flags is not None:
+        for index in range(len(flags.competencies)):
+            columns.append(
+                sa.func.coalesce(sa.func.sum(getattr(flags.flags.c, f"s{index}")), 0).label(
+                    f"sat{index}"
+                )
+            )
+    return columns

@@ -1,0 +1,506 @@
+"""Coverage, expiry, team, works council and board reports: SQL aggregation over
+`person_status` with the status expressions of app.certification.queries.
+
+Each report is a plain function returning a pydantic model; app.reports.rows flattens
+it for CSV. Status is derived from the stored dates with `today = as_of`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from app.certification import queries
+from app.certification.models import PersonStatus
+from app.core.errors import NotFound
+from app.org.models import JobFamily, Location, OrgUnit, Person, PersonRole, Role
+from app.registry import service as registry_service
+from app.reports import scope
+from app.reports.schemas import (
+    AggregateGroupBy,
+    AggregateRow,
+    BoardReport,
+    CoverageGroup,
+    CoverageReport,
+    ExpiringPerson,
+    ExpiringReport,
+    Figures,
+    Filters,
+    GroupBy,
+    HighRiskRole,
+    MissingCompetency,
+    OversightSummary,
+    TeamMember,
+    TeamReport,
+    WorksCouncilReport,
+)
+from app.reports.scope import MEASURES, ReportFilters, count_if, percent, status_measures
+
+TOP_MISSING = 3
+
+
+def _filters(filters: ReportFilters) -> Filters:
+    return Filters(**filters.echo())
+
+
+def _membership(
+    session: Session, group_by: GroupBy | AggregateGroupBy, filters: ReportFilters
+) -> sa.Subquery:
+    """(person_id, key): which group each person of the population is in, once per group."""
+    conditions = scope.person_conditions(filters)
+    person_id: Any = col(Person.id).label("person_id")
+    if group_by == GroupBy.org_unit:
+        return (
+            sa.select(person_id, col(Person.org_unit_id).label("key")).where(*conditions).subquery()
+        )
+    if group_by == GroupBy.location:
+        return (
+            sa.select(person_id, col(Person.location_id).label("key")).where(*conditions).subquery()
+        )
+    with_roles = (
+        sa.select(person_id)
+        .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
+        .where(*conditions, scope.current_role(filters.today))
+    )
+    if group_by == GroupBy.role:
+        key: Any = col(PersonRole.role_id)
+    elif group_by == GroupBy.job_family:
+        with_roles = with_roles.join(Role, col(Role.id) == col(PersonRole.role_id))
+        key = col(Role.job_family_id)
+    else:  # risk_class: the register's effective class of each role, mapped in SQL
+        classes = registry_service.all_role_risk_classes(session)
+        key = (
+            sa.case(
+                *((col(PersonRole.role_id) == role_id, c) for role_id, c in classes.items()),
+                else_="minimal",
+            )
+            if classes
+            else sa.literal("minimal")
+        )
+    return with_roles.add_columns(key.label("key")).distinct().subquery()
+
+
+def _labels(
+    session: Session, group_by: GroupBy | AggregateGroupBy, ids: list[Any]
+) -> dict[Any, tuple[str, str]]:
+    """(key, name) of each group id."""
+    ids = [i for i in ids if i is not None]
+    if group_by == GroupBy.risk_class:
+        return {i: (i, i) for i in ids}
+    if not ids:
+        return {}
+    table, key = {
+        GroupBy.org_unit: (OrgUnit, OrgUnit.external_id),
+        GroupBy.location: (Location, Location.external_id),
+        GroupBy.role: (Role, Role.key),
+        GroupBy.job_family: (JobFamily, JobFamily.key),
+    }[GroupBy(group_by)]
+    rows = session.execute(
+        sa.select(table.id, key, table.name).where(col(table.id).in_(ids))  # type: ignore[attr-defined, call-overload]
+    ).all()
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def _figures(row: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {name: int(getattr(row, name) or 0) for name in MEASURES}
+    values["compliant_pct"] = percent(values["compliant"], values["in_scope"])
+    return values
+
+
+def _aggregate(membership: sa.Subquery, filters: ReportFilters) -> sa.Select[Any]:
+    return (
+        sa.select(membership.c.key, *status_measures(filters.today))
+        .select_from(membership)
+        .outerjoin(PersonStatus, col(PersonStatus.person_id) == membership.c.person_id)
+        .group_by(membership.c.key)
+    )
+
+
+def _top(counts: dict[str, int]) -> list[MissingCompetency]:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_MISSING]
+    return [MissingCompetency(competency=c, people=n) for c, n in ranked]
+
+
+def _coverage_query(
+    membership: sa.Subquery,
+    filters: ReportFilters,
+    flags: scope.RequirementFlags | None,
+    tiers: list[str],
+) -> sa.Select[Any]:
+    statement = (
+        sa.select(
+            membership.c.key,
+            *status_measures(filters.today),
+            *scope.coverage_columns(flags, tiers, filters.today),
+        )
+        .select_from(membership)
+        .outerjoin(PersonStatus, col(PersonStatus.person_id) == membership.c.person_id)
+    )
+    if flags is not None:
+        statement = statement.outerjoin(
+            flags.flags, flags.flags.c.person_id == membership.c.person_id
+        )
+    return statement.group_by(membership.c.key)
+
+
+def _coverage_values(
+    row: Any, flags: scope.RequirementFlags | None, tiers: list[str]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {name: int(getattr(row, name) or 0) for name in MEASURES}
+    values["required_tiers"] = {
+        tier: int(getattr(row, f"rt{i}") or 0)
+        for i, tier in enumerate(tiers)
+        if getattr(row, f"rt{i}")
+    }
+    missing: dict[str, int] = {}
+    if flags is not None:
+        for i, tier in enumerate(tiers):
+            for competency in flags.required.get(tier, []):
+                missing[competency] = missing.get(competency, 0) + int(getattr(row, f"nc{i}") or 0)
+        for i, competency in enumerate(flags.competencies):
+            if competency in missing:
+                missing[competency] -= int(getattr(row, f"sat{i}") or 0)
+    values["missing"] = missing
+    return values
+
+
+def _coverage_group(values: dict[str, Any], **label: Any) -> CoverageGroup:
+    figures = {name: values[name] for name in MEASURES}
+    return CoverageGroup(
+        **label,
+        **figures,
+        compliant_pct=percent(figures["compliant"], figures["in_scope"]),
+        required_tiers=values["required_tiers"],
+        top_missing=_top({c: n for c, n in values["missing"].items() if n > 0}),
+    )
+
+
+def coverage(session: Session, *, filters: ReportFilters, group_by: GroupBy) -> CoverageReport:
+    """People in scope, required tier, certified, expiring, expired and compliant per group,
+    and the competencies most often missing: one GROUP BY over person_status, with the
+    evidence of non-compliant people pre-aggregated to one row of flags per person."""
+    today = filters.today
+    flags = scope.requirement_flags(session, today=today)
+    tiers = sorted(flags.required) if flags else []
+    membership = _membership(session, group_by, filters)
+    grouped = [
+        (row.key, _coverage_values(row, flags, tiers))
+        for row in session.execute(_coverage_query(membership, filters, flags, tiers)).all()
+    ]
+    if group_by in (GroupBy.org_unit, GroupBy.location):
+        # Each person is in exactly one group: the total is the sum of the groups.
+        total_values = _sum_values([values for _key, values in grouped])
+    else:  # a person may hold roles in several groups: count them once
+        everyone = scope.population(filters).add_columns(sa.literal("*").label("key")).subquery()
+        row = session.execute(_coverage_query(everyone, filters, flags, tiers)).one_or_none()
+        total_values = _coverage_values(row, flags, tiers) if row else _sum_values([])
+    labels = _labels(session, group_by, [key for key, _values in grouped])
+    groups = []
+    for group_key, values in grouped:
+        key, name = labels.get(group_key, (None, None))
+        groups.append(
+            _coverage_group(
+                values,
+                key=key,
+                name=name,
+                id=group_key if isinstance(group_key, uuid.UUID) else None,
+            )
+        )
+    groups.sort(key=lambda g: (g.key is None, g.key or ""))
+    total = _coverage_group(total_values, key="total", name="Total")
+    return CoverageReport(group_by=group_by, filters=_filters(filters), total=total, groups=groups)
+
+
+def _sum_values(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = dict.fromkeys(MEASURES, 0)
+    total["required_tiers"], total["missing"] = {}, {}
+    for values in rows:
+        for name in MEASURES:
+            total[name] += values[name]
+        for part in ("required_tiers", "missing"):
+            for key, count in values[part].items():
+                total[part][key] = total[part].get(key, 0) + count
+    return total
+
+
+def figures(session: Session, *, filters: ReportFilters) -> Figures:
+    """The coverage figures of the whole population of the filters."""
+    everyone = scope.population(filters).add_columns(sa.literal("*").label("key")).subquery()
+    row = session.execute(_aggregate(everyone, filters)).one_or_none()
+    return Figures(
+        **(_figures(row) if row else {**dict.fromkeys(MEASURES, 0), "compliant_pct": None})
+    )
+
+
+def expiring(session: Session, *, filters: ReportFilters, days: int) -> ExpiringReport:
+    """People whose valid diploma expires within `days` (also those in their grace period)."""
+    today = filters.today
+    manager = aliased(Person)
+    statement = (
+        sa.select(
+            Person,
+            col(OrgUnit.external_id),
+            col(manager.employee_number),
+            PersonStatus,
+            queries.status_expr(today).label("status"),
+            sa.case((queries.compliant_expr(today), True), else_=False).label("compliant"),
+        )
+        .join(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
+        .outerjoin(OrgUnit, col(OrgUnit.id) == col(Person.org_unit_id))
+        .outerjoin(manager, col(manager.id) == col(Person.manager_id))
+        .where(*scope.person_conditions(filters), queries.expires_within_expr(today, days))
+        .order_by(col(PersonStatus.valid_until), col(Person.employee_number))
+    )
+    people = [
+        ExpiringPerson(
+            person_id=person.id,
+            employee_number=person.employee_number,
+            name=_name(person),
+            email=person.email,
+            org_unit=unit,
+            manager_employee_number=manager_number,
+            tier=status.held_tier_key,
+            status=state,
+            valid_until=status.valid_until,
+            grace_until=status.grace_until,
+            days_left=(status.valid_until - today).days,
+            required_tier=status.required_tier_key,
+            compliant=bool(compliant),
+        )
+        for person, unit, manager_number, status, state, compliant in session.execute(
+            statement
+        ).all()
+    ]
+    return ExpiringReport(days=days, filters=_filters(filters), count=len(people), people=people)
+
+
+def _name(person: Person) -> str:
+    return person.display_name or f"{person.given_name} {person.family_name}"
+
+
+# --- line managers ---------------------------------------------------------------------------
+
+
+def team(
+    session: Session,
+    *,
+    manager_id: uuid.UUID,
+    filters: ReportFilters,
+    viewer_id: uuid.UUID | None = None,
+) -> TeamReport:
+    """A manager's direct and indirect reports with status and gaps.
+
+    With `viewer_id` (a manager's own client) the manager must be the viewer or in the
+    viewer's tree; anyone else is a 404 so the existence of people outside it does not leak.
+    Filters only narrow inside the tree: it is one more condition on the same query.
+    """
+    if viewer_id is not None and manager_id != viewer_id:
+        if not scope.in_tree(session, manager_id=viewer_id, person_id=manager_id):
+            raise NotFound(f"No person {manager_id} in your team.")
+    elif session.get(Person, manager_id) is None:
+        raise NotFound(f"No person {manager_id}.")
+    filters = ReportFilters(**{**filters.echo(), "as_of": filters.as_of, "manager_id": manager_id})
+    today = filters.today
+    statement = (
+        sa.select(
+            Person,
+            col(OrgUnit.external_id),
+            PersonStatus,
+            queries.status_expr(today).label("status"),
+            sa.case((queries.compliant_expr(today), True), else_=False).label("compliant"),
+            sa.case((queries.overdue_expr(today), True), else_=False).label("overdue"),
+        )
+        .outerjoin(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
+        .outerjoin(OrgUnit, col(OrgUnit.id) == col(Person.org_unit_id))
+        .where(*scope.person_conditions(filters))
+        .order_by(col(Person.family_name), col(Person.given_name), col(Person.employee_number))
+    )
+    rows = session.execute(statement).all()
+    missing_by_person = scope.missing_by_person(
+        session, people=scope.population(filters), today=today
+    )
+    people = []
+    for person, unit, status, state, compliant, overdue in rows:
+        people.append(
+            TeamMember(
+                person_id=person.id,
+                employee_number=person.employee_number,
+                name=_name(person),
+                manager_id=person.manager_id,
+                org_unit=unit,
+                status=state,
+                tier=status.held_tier_key if status else None,
+                valid_until=status.valid_until if status else None,
+                required_tier=status.required_tier_key if status else None,
+                due_date=status.due_date if status else None,
+                compliant=bool(compliant) if status else False,
+                overdue=bool(overdue),
+                extras_met=status.extras_met if status else True,
+                missing=missing_by_person.get(person.id, []),
+            )
+        )
+    return TeamReport(
+        manager_id=manager_id,
+        filters=_filters(filters),
+        summary=figures(session, filters=filters),
+        people=people,
+    )
+
+
+# --- works council -----------------------------------------------------------------------------
+
+AGGREGATE_FIELDS = (
+    "people",
+    "in_scope",
+    "certified",
+    "compliant",
+    "compliant_pct",
+    "expiring_90",
+    "expired",
+    "overdue",
+)
+
+
+def suppress(rows: list[dict[str, Any]], *, total_people: int, k: int) -> None:
+    """Mark rows to hide: groups below `k` people, plus complementary suppression.
+
+    The rows partition the total, so the hidden rows add up to total minus the visible rows.
+    That sum gives away a hidden row when only one row is hidden, and a small group when the
+    hidden rows together have fewer than `k` people: then the smallest visible row is hidden
+    too, until neither holds (or every row is hidden).
+    """
+    for row in rows:
+        if row["people"] < k:
+            row["suppression"] = "small-group"
+    hidden = [row for row in rows if row.get("suppression")]
+    if not hidden or total_people < k:
+        return
+    while True:
+        hidden = [row for row in rows if row.get("suppression")]
+        visible = sorted(
+            (row for row in rows if not row.get("suppression")),
+            key=lambda row: (row["people"], row["key"] or ""),
+        )
+        if not visible or (len(hidden) > 1 and sum(r["people"] for r in hidden) >= k):
+            return
+        visible[0]["suppression"] = "complementary"
+
+
+def _aggregate_row(values: dict[str, Any], *, hide: bool, reason: str | None) -> AggregateRow:
+    shown = {name: (None if hide else values[name]) for name in AGGREGATE_FIELDS}
+    return AggregateRow(
+        key=values["key"], name=values["name"], suppressed=hide, suppression=reason, **shown
+    )
+
+
+def works_council(
+    session: Session, *, filters: ReportFilters, group_by: AggregateGroupBy, min_group_size: int
+) -> WorksCouncilReport:
+    """Coverage aggregates for the works council: no group smaller than `min_group_size` can
+    be read from the report, directly or by subtracting other rows from the total."""
+    membership = _membership(session, group_by, filters)
+    grouped = session.execute(_aggregate(membership, filters)).all()
+    labels = _labels(session, group_by, [row.key for row in grouped])
+    rows = []
+    for row in grouped:
+        key, name = labels.get(row.key, (None, "(none)"))
+        rows.append({"key": key, "name": name, **_figures(row)})
+    rows.sort(key=lambda r: (r["key"] is None, r["key"] or ""))
+    total = figures(session, filters=filters).model_dump()
+    suppress(rows, total_people=total["people"], k=min_group_size)
+    total_hidden = total["people"] < min_group_size
+    return WorksCouncilReport(
+        group_by=group_by,
+        min_group_size=min_group_size,
+        filters=_filters(filters),
+        total=_aggregate_row(
+            {**total, "key": "total", "name": "Total"},
+            hide=total_hidden,
+            reason="small-group" if total_hidden else None,
+        ),
+        groups=[
+            _aggregate_row(
+                r,
+                hide=total_hidden or bool(r.get("suppression")),
+                reason=r.get("suppression") or ("small-group" if total_hidden else None),
+            )
+            for r in rows
+        ],
+    )
+
+
+# --- board -------------------------------------------------------------------------------------
+
+
+def board(session: Session, *, filters: ReportFilters, oversight: OversightSummary) -> BoardReport:
+    """The one-page summary: headline compliance, what slips, high-risk roles, Art. 26."""
+    today = filters.today
+    totals = figures(session, filters=filters)
+    classes = registry_service.all_role_risk_classes(session)
+    high_ids = [role_id for role_id, c in classes.items() if c == "high"]
+    roles: list[HighRiskRole] = []
+    high_pct: float | None = None
+    if high_ids:
+        conditions = [
+            *scope.person_conditions(filters),
+            scope.current_role(today),
+            col(PersonRole.role_id).in_(high_ids),
+        ]
+        scoped = scope.in_scope()
+        compliant = sa.and_(scoped, queries.compliant_expr(today))
+        members = (
+            sa.select(col(Person.id).label("person_id"), col(PersonRole.role_id).label("role_id"))
+            .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
+            .where(*conditions)
+            .distinct()
+            .subquery()
+        )
+        per_role = session.execute(
+            sa.select(members.c.role_id, count_if(scoped), count_if(compliant))
+            .outerjoin(PersonStatus, col(PersonStatus.person_id) == members.c.person_id)
+            .group_by(members.c.role_id)
+        ).all()
+        names = {
+            r.id: r
+            for r in session.execute(sa.select(Role).where(col(Role.id).in_(high_ids))).scalars()
+        }
+        for role_id, in_scope, ok in per_role:
+            role = names[role_id]
+            roles.append(
+                HighRiskRole(
+                    role_id=role_id,
+                    key=role.key,
+                    name=role.name,
+                    in_scope=int(in_scope),
+                    compliant=int(ok),
+                    compliant_pct=percent(int(ok), int(in_scope)),
+                )
+            )
+        roles.sort(key=lambda r: (r.compliant_pct if r.compliant_pct is not None else 101, r.key))
+        people = sa.select(members.c.person_id).distinct().subquery()
+        in_scope_all, ok_all = session.execute(
+            sa.select(count_if(scoped), count_if(compliant))
+            .select_from(people)
+            .outerjoin(PersonStatus, col(PersonStatus.person_id) == people.c.person_id)
+        ).one()
+        high_pct = percent(int(ok_all or 0), int(in_scope_all or 0))
+    return BoardReport(
+        as_of=today,
+        filters=_filters(filters),
+        headline_compliant_pct=totals.compliant_pct,
+        in_scope=totals.in_scope,
+        certified=totals.certified,
+        compliant=totals.compliant,
+        overdue=totals.overdue,
+        expiring_30=totals.expiring_30,
+        expiring_90=totals.expiring_90,
+        expired=totals.expired,
+        high_risk_roles=roles,
+        high_risk_roles_compliant_pct=high_pct,
+        oversight=oversight,
+        trend=[],
+    )
