@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
@@ -19,7 +20,7 @@ from app.auth.models import ApiClient
 from app.auth.schemas import ApiClientCreate
 from app.core.config import Settings
 from app.core.db import unit_of_work
-from app.demo import competencies, organisation, register
+from app.demo import certification, competencies, organisation, register, rollout
 
 DEMO_ADMIN_NAME = "demo-admin"
 
@@ -46,7 +47,7 @@ def load(
         )
         counts: dict[str, int] = {}
         # Order matters: the register links roles, the model's requirements follow the register.
-        for part in (organisation, register, competencies):
+        for part in (organisation, register, competencies, certification, rollout):
             counts.update(part.load(session, language=language))
     credentials = {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes}
     _save_credentials(settings, credentials)
