@@ -50,23 +50,30 @@ class BulkResult:
     person_ids_changed: list[uuid.UUID] = field(default_factory=list)
 
 
-def _literal_table(name: str, columns: Sequence[tuple[str, Any]], rows: Iterable[tuple]) -> sa.CTE:
-    """A small literal table as a CTE (UNION ALL of SELECTs: portable to SQLite and PostgreSQL)."""
-    selects = [
-        sa.select(
+def _literal_table(
+    name: str, columns: Sequence[tuple[str, Any]], rows: Iterable[tuple], *, dialect: str
+) -> Any:
+    """A small literal table. PostgreSQL gets a VALUES list, which its planner sizes right
+    (a hash join against the evidence); SQLite, which has no column aliases on VALUES, gets
+    a UNION ALL of SELECTs. On PostgreSQL values are cast so NULLs have types too."""
+    rows = list(rows)
+    if dialect == "postgresql" and rows:
+        table = sa.values(*[sa.column(col, type_) for col, type_ in columns], name=f"{name}_v")
+        table = table.data(rows)
+        return sa.select(*[sa.cast(table.c[col], type_).label(col) for col, type_ in columns]).cte(
+            name
+        )
+
+    def select_of(row: tuple | None) -> sa.Select[Any]:
+        # No CAST on SQLite: CAST(... AS DATETIME) would give the text NUMERIC affinity.
+        return sa.select(
             *[
-                sa.literal(value, type_).label(col)
-                for (col, type_), value in zip(columns, row, strict=True)
+                sa.literal(None if row is None else row[i], type_).label(col)
+                for i, (col, type_) in enumerate(columns)
             ]
         )
-        for row in rows
-    ]
-    if not selects:
-        selects = [
-            sa.select(*[sa.literal(None, type_).label(col) for col, type_ in columns]).where(
-                sa.false()
-            )
-        ]
+
+    selects = [select_of(row) for row in rows] or [select_of(None).where(sa.false())]
     return sa.union_all(*selects).cte(name)
 
 
@@ -114,6 +121,7 @@ def completion_query(
     oldest_by_group: dict[str, datetime],
     now: datetime,
     person_ids: Sequence[uuid.UUID] | None,
+    dialect: str = "sqlite",
 ) -> sa.Select[Any]:
     """Per person and group (a tier, or a role's extras): requirements met and the latest
     satisfying evidence time of each; the group is met when every requirement is."""
@@ -121,6 +129,7 @@ def completion_query(
         "req",
         REQUIREMENT_COLUMNS,
         requirement_rows(requirements, level_keys=level_keys, oldest_by_group=oldest_by_group),
+        dialect=dialect,
     )
     conditions = [
         Evidence.voided_at.is_(None),  # type: ignore[union-attr]
@@ -180,6 +189,7 @@ def tier_completions(
         oldest_by_group=oldest,
         now=now,
         person_ids=person_ids,
+        dialect=session.get_bind().dialect.name,
     )
     completions: dict[uuid.UUID, dict[str, TierCompletion]] = defaultdict(dict)
     progress: set[uuid.UUID] = set()
@@ -220,51 +230,66 @@ def _required_by_person(
         ]
         if extras:
             extras_of_role[str(role_id)] = extras
-    statement = (
-        sa.select(
-            PersonRole.person_id,
-            PersonRole.role_id,
-            PersonRole.start_date,
-            Person.employment_start_date,
-        )
-        .join(Person, Person.id == PersonRole.person_id)
-        .where(
-            Person.active.is_(True),  # type: ignore[attr-defined]
-            sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),
-        )  # type: ignore[union-attr, operator]
+    required: dict[uuid.UUID, tuple[str | None, date | None]] = {}
+    tier_by_rank = {rank: key for key, rank in ctx.tier_rank.items()}
+    current_role = sa.and_(
+        Person.active.is_(True),  # type: ignore[attr-defined]
+        sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
     )
     if person_ids is not None:
-        statement = statement.where(PersonRole.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
-    required: dict[uuid.UUID, tuple[str | None, date | None]] = {}
-    roles_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    best: dict[uuid.UUID, tuple[int, date | None, date | None]] = {}
-    for person_id, role_id, start_date, employment_start in session.execute(statement):
-        roles_of[person_id].append(role_id)
-        tier = tier_of_role.get(role_id)
-        if tier is None:
-            best.setdefault(person_id, (0, None, employment_start))
-            continue
-        rank = ctx.tier_rank[tier]
-        current = best.get(person_id)
-        if (
-            current is None
-            or rank > current[0]
-            or (
-                rank == current[0]
-                and start_date
-                and (current[1] is None or start_date > current[1])
+        current_role = sa.and_(current_role, PersonRole.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    if tier_of_role:
+        # Per person in SQL: the highest tier their current roles need, and the latest start
+        # of a role needing it (the due date counts from there, else from the hire date).
+        role_rank = _literal_table(
+            "role_rank",
+            [("role_id", sa.Uuid()), ("tier_rank", sa.Integer())],
+            [(role_id, ctx.tier_rank[tier]) for role_id, tier in tier_of_role.items()],
+            dialect=session.get_bind().dialect.name,
+        )
+        ranked = (
+            sa.select(PersonRole.person_id, role_rank.c.tier_rank, PersonRole.start_date)
+            .join(Person, Person.id == PersonRole.person_id)
+            .join(role_rank, role_rank.c.role_id == PersonRole.role_id)
+            .where(current_role)
+            .cte("ranked")
+        )
+        top = (
+            sa.select(ranked.c.person_id, sa.func.max(ranked.c.tier_rank).label("tier_rank"))
+            .group_by(ranked.c.person_id)
+            .cte("top")
+        )
+        statement = (
+            sa.select(
+                top.c.person_id,
+                top.c.tier_rank,
+                sa.func.max(ranked.c.start_date),
+                sa.func.max(Person.employment_start_date),
             )
-        ):
-            best[person_id] = (rank, start_date, employment_start)
-    tier_by_rank = {rank: key for key, rank in ctx.tier_rank.items()}
-    for person_id, (rank, start_date, employment_start) in best.items():
-        if rank == 0:
-            required[person_id] = (None, None)
-            continue
-        tier = tier_by_rank[rank]
-        start = start_date or employment_start
-        due = start + timedelta(days=service._due_days(ctx, tier)) if start else None
-        required[person_id] = (tier, due)
+            .join(
+                ranked,
+                sa.and_(
+                    ranked.c.person_id == top.c.person_id, ranked.c.tier_rank == top.c.tier_rank
+                ),
+            )
+            .join(Person, Person.id == top.c.person_id)
+            .group_by(top.c.person_id, top.c.tier_rank)
+        )
+        for person_id, rank, start_date, employment_start in session.execute(statement):
+            tier = tier_by_rank[rank]
+            start = start_date or employment_start
+            due = start + timedelta(days=service._due_days(ctx, tier)) if start else None
+            required[person_id] = (tier, due)
+    roles_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if extras_of_role:
+        extra_roles = [uuid.UUID(role_id) for role_id in extras_of_role]
+        statement = (
+            sa.select(PersonRole.person_id, PersonRole.role_id)
+            .join(Person, Person.id == PersonRole.person_id)
+            .where(current_role, PersonRole.role_id.in_(extra_roles))  # type: ignore[attr-defined]
+        )
+        for person_id, role_id in session.execute(statement):
+            roles_of[person_id].append(role_id)
     extras_met: dict[uuid.UUID, bool] = {}
     if extras_of_role:
         level_keys = {rank: key for key, rank in ctx.level_rank.items()}
@@ -281,6 +306,7 @@ def _required_by_person(
             oldest_by_group=oldest,
             now=now,
             person_ids=person_ids,
+            dialect=session.get_bind().dialect.name,
         )
         for person_id, group, met, _completed in session.execute(query):
             met_by[(person_id, group)] = met
