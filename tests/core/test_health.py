@@ -32,3 +32,16 @@ def test_metrics_count_requests_per_route_template(client, db, app):
         in text
     )
     assert "aidiploma_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_report_the_background_backlog(client, db, app):
+    from app.certification.models import EvaluationJob
+
+    db.add(EvaluationJob(reason="metrics test", scope={}, total=7, processed=2))
+    db.flush()
+    text = client.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
+    assert 'aidiploma_evaluation_jobs{state="queued"}' in text
+    remaining = [line for line in text.splitlines()
+                 if line.startswith("aidiploma_evaluation_people_remaining ")]
+    assert remaining and float(remaining[0].split()[1]) >= 5
+    assert "aidiploma_outbox_last_seq" in text
