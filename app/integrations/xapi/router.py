@@ -1,0 +1,352 @@
+"""HTTP for the xAPI Statement and About resources under /xapi (aidiploma as an LRS).
+
+xAPI renders its own error statuses (400 for anything the spec says to reject, 409,
+404): problems keep the problem+json envelope. Every response carries
+X-Experience-API-Version, statement responses X-Experience-API-Consistent-Through
+(Communication 2.1.3.s2.b5, 3.3).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from sqlmodel import Session
+
+from app.auth.dependencies import CurrentIdentity, require
+from app.core.errors import AppError, BadRequest, problem_response, problem_responses
+from app.core.routing import AppRoute, get_session
+from app.integrations.xapi import service
+from app.integrations.xapi.schemas import EXAMPLE_STATEMENT, About, UnmappedActivity
+from app.integrations.xapi.validation import StatementInvalid, parse_timestamp
+
+VERSION_HEADER = "X-Experience-API-Version"
+CONSISTENT_HEADER = "X-Experience-API-Consistent-Through"
+SUPPORTED = {"1": "1.0.3", "2": "2.0.0"}
+VERSION_RE = re.compile(r"^([12])\.0(?:\.\d+)?$")
+QUERY_PARAMS = frozenset(
+    {
+        "statementId",
+        "voidedStatementId",
+        "agent",
+        "verb",
+        "activity",
+        "registration",
+        "related_activities",
+        "related_agents",
+        "since",
+        "until",
+        "limit",
+        "format",
+        "attachments",
+        "ascending",
+        "cursor",
+    }
+)
+SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
+
+
+class XapiRoute(AppRoute):
+    """AppRoute that renders errors itself so they carry the xAPI headers too."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                response = await inner(request)
+            except AppError as exc:
+                response = problem_response(
+                    request,
+                    exc.status,
+                    slug=exc.slug,
+                    title=exc.title,
+                    detail=exc.detail,
+                    errors=exc.errors,
+                    headers=exc.headers,
+                    extensions=exc.extensions,
+                )
+            except RequestValidationError as exc:
+                # xAPI answers malformed requests with 400 (Communication 3.2).
+                response = problem_response(
+                    request, 400, slug="malformed-request", detail=str(exc.errors()[0]["msg"])
+                )
+            response.headers[VERSION_HEADER] = getattr(request.state, "xapi_version", "1.0.3")
+            if request.url.path.endswith("/statements"):
+                response.headers[CONSISTENT_HEADER] = service.consistent_through()
+            return response
+
+        return handler
+
+
+router = APIRouter(prefix="/xapi", tags=["xapi"], route_class=XapiRoute)
+
+
+def xapi_version(
+    request: Request,
+    version: Annotated[
+        str | None,
+        Header(alias=VERSION_HEADER, description="1.0.x or 2.0.x (Communication 3.3)"),
+    ] = None,
+) -> str:
+    """The request's xAPI version; a request without a supported one is a 400."""
+    match = VERSION_RE.match(version or "")
+    if not match:
+        raise BadRequest(
+            f"Send the {VERSION_HEADER} header with a supported version (1.0.x or 2.0.x); "
+            f"got {version!r} (xAPI Communication 3.3).",
+            slug="unsupported-xapi-version",
+        )
+    request.state.xapi_version = SUPPORTED[match.group(1)]
+    return request.state.xapi_version
+
+
+Version = Annotated[str, Depends(xapi_version)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _caller(request: Request, identity: Any, version: str) -> service.Caller:
+    settings = request.app.state.settings
+    return service.Caller(
+        client_id=identity.client_id,
+        authority_homepage=str(request.base_url).rstrip("/") + "/api-clients",
+        account_homepage=settings.xapi_account_homepage,
+        version="2.0.0" if version.startswith("2") else "1.0.0",
+    )
+
+
+def _no_alternate_syntax(request: Request) -> None:
+    if "method" in request.query_params:
+        raise BadRequest(
+            "The alternate request syntax (Communication 1.3) is not supported; send a plain "
+            "request.",
+            slug="alternate-syntax-unsupported",
+        )
+
+
+STATEMENTS_BODY = Body(
+    description="One statement, or an array of statements (xAPI Data 2.4).",
+    openapi_examples={
+        "single": {"summary": "One statement", "value": EXAMPLE_STATEMENT},
+        "batch": {"summary": "A batch", "value": [EXAMPLE_STATEMENT]},
+    },
+)
+
+
+@router.post(
+    "/statements",
+    summary="Store statements",
+    response_model=list[str],
+    responses=problem_responses(400, 401, 403, 409, 415),
+    dependencies=[require("xapi:write")],
+)
+def post_statements(
+    request: Request,
+    session: SessionDep,
+    identity: CurrentIdentity,
+    version: Version,
+    body: Annotated[Any, STATEMENTS_BODY],
+) -> list[str]:
+    """Store one statement or a batch; returns their ids in order (Communication 2.1.2)."""
+    _no_alternate_syntax(request)
+    statements = body if isinstance(body, list) else [body]
+    if not statements:
+        raise BadRequest("Send at least one statement.", slug="empty-batch")
+    return service.store(
+        session,
+        statements=statements,
+        caller=_caller(request, identity, version),
+        actor=identity.client_id,
+    )
+
+
+@router.put(
+    "/statements",
+    summary="Store one statement with a given id",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(400, 401, 403, 409, 415),
+    dependencies=[require("xapi:write")],
+)
+def put_statement(
+    request: Request,
+    session: SessionDep,
+    identity: CurrentIdentity,
+    version: Version,
+    body: Annotated[Any, STATEMENTS_BODY],
+    statement_id: Annotated[str | None, Query(alias="statementId")] = None,
+) -> Response:
+    """Store a statement under statementId: 204, also when it is already stored (2.1.1)."""
+    _no_alternate_syntax(request)
+    if not statement_id:
+        raise BadRequest(
+            "PUT needs the statementId parameter (Communication 2.1.1).",
+            slug="missing-statement-id",
+        )
+    try:
+        canonical = str(uuid.UUID(statement_id))
+    except ValueError as exc:
+        raise BadRequest(
+            f"statementId {statement_id!r} is not a UUID.", slug="invalid-parameter"
+        ) from exc
+    if not isinstance(body, dict):
+        raise BadRequest("PUT takes a single statement object.", slug="invalid-statement")
+    if "id" in body and str(body["id"]).lower() != canonical:
+        raise BadRequest(
+            "The statement's id differs from statementId (Communication 2.1.1.s3.b3).",
+            slug="statement-id-mismatch",
+        )
+    body["id"] = canonical
+    service.store(
+        session,
+        statements=[body],
+        caller=_caller(request, identity, version),
+        actor=identity.client_id,
+    )
+    return Response(status_code=204)
+
+
+def _bool_param(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false.", slug="invalid-parameter")
+    return value == "true"
+
+
+def _timestamp_param(name: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value, name)
+    except StatementInvalid as exc:
+        raise BadRequest(f"{name}: {exc}", slug="invalid-parameter") from exc
+
+
+def _statement_json(raw: str, fmt: str) -> str:
+    if fmt == "ids":
+        return json.dumps(service.ids_format(json.loads(raw)), separators=(",", ":"))
+    return raw
+
+
+@router.get(
+    "/statements",
+    summary="Get one statement or query statements",
+    responses=problem_responses(400, 401, 403, 404),
+    dependencies=[require("xapi:read")],
+    response_class=Response,
+)
+def get_statements(
+    request: Request,
+    session: SessionDep,
+    version: Version,
+    statement_id: Annotated[str | None, Query(alias="statementId")] = None,
+    voided_statement_id: Annotated[str | None, Query(alias="voidedStatementId")] = None,
+    agent: Annotated[str | None, Query(description="Agent or Identified Group JSON")] = None,
+    verb: Annotated[str | None, Query(description="Verb IRI")] = None,
+    activity: Annotated[str | None, Query(description="Activity IRI")] = None,
+    registration: Annotated[str | None, Query(description="Registration UUID")] = None,
+    related_activities: Annotated[str | None, Query(description="true or false")] = None,
+    related_agents: Annotated[str | None, Query(description="true or false")] = None,
+    since: Annotated[str | None, Query(description="Stored after (exclusive)")] = None,
+    until: Annotated[str | None, Query(description="Stored at or before")] = None,
+    limit: Annotated[str | None, Query(description="0 = the server maximum (500)")] = None,
+    format: Annotated[str | None, Query(description="ids, exact or canonical")] = None,
+    attachments: Annotated[str | None, Query(description="Only false is supported")] = None,
+    ascending: Annotated[str | None, Query(description="true or false")] = None,
+    cursor: Annotated[str | None, Query(description="From `more`; do not build yourself")] = None,
+) -> Response:
+    """A statement by statementId / voidedStatementId, or a StatementResult (2.1.3)."""
+    params = request.query_params
+    unknown = set(params) - QUERY_PARAMS
+    if unknown:
+        raise BadRequest(f"Unknown parameter {sorted(unknown)[0]}.", slug="invalid-parameter")
+    fmt = format or "exact"
+    if fmt not in ("ids", "exact", "canonical"):
+        raise BadRequest("format must be ids, exact or canonical.", slug="invalid-parameter")
+    if _bool_param("attachments", attachments):
+        raise BadRequest(
+            "This LRS stores no attachments; use attachments=false.", slug="attachments-unsupported"
+        )
+    if statement_id is not None or voided_statement_id is not None:
+        if statement_id is not None and voided_statement_id is not None:
+            raise BadRequest(
+                "Send statementId or voidedStatementId, not both (Communication 2.1.3.s2.b1).",
+                slug="invalid-parameter",
+            )
+        if set(params) - SINGLE_PARAMS:
+            raise BadRequest(
+                "With statementId or voidedStatementId only format and attachments are "
+                "allowed (Communication 2.1.3.s2.b2).",
+                slug="invalid-parameter",
+            )
+        raw = service.get_statement(
+            session,
+            statement_id=statement_id or voided_statement_id or "",
+            voided=voided_statement_id is not None,
+        )
+        return Response(_statement_json(raw, fmt), media_type="application/json")
+    q = service.Query(
+        agent=service.agent_filter(agent) if agent is not None else None,
+        verb=verb,
+        activity=activity,
+        related_activities=_bool_param("related_activities", related_activities),
+        related_agents=_bool_param("related_agents", related_agents),
+        since=_timestamp_param("since", since),
+        until=_timestamp_param("until", until),
+        ascending=_bool_param("ascending", ascending),
+        cursor=cursor,
+    )
+    if registration is not None:
+        try:
+            q.registration = uuid.UUID(registration)
+        except ValueError as exc:
+            raise BadRequest("registration must be a UUID.", slug="invalid-parameter") from exc
+    if limit is not None:
+        if not limit.isdigit():
+            raise BadRequest("limit must be a non-negative integer.", slug="invalid-parameter")
+        q.limit = int(limit)
+    raws, next_cursor = service.query(session, q=q)
+    more = ""
+    if next_cursor:
+        kept = [(k, v) for k, v in params.multi_items() if k != "cursor"]
+        more = "/xapi/statements?" + urllib.parse.urlencode([*kept, ("cursor", next_cursor)])
+    body = (
+        '{"statements":['
+        + ",".join(_statement_json(raw, fmt) for raw in raws)
+        + '],"more":'
+        + json.dumps(more)
+        + "}"
+    )
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/about",
+    summary="xAPI versions this LRS speaks",
+    response_model=About,
+    responses=problem_responses(401, 403),
+    dependencies=[require("xapi:read")],
+)
+def about(request: Request) -> About:
+    """The About resource; needs no version header (Communication 2.8)."""
+    request.state.xapi_version = "2.0.0"
+    return About(version=["1.0.3", "2.0.0"], extensions={})
+
+
+@router.get(
+    "/unmapped-activities",
+    summary="Activity ids seen without a mapping",
+    response_model=list[UnmappedActivity],
+    responses=problem_responses(401, 403),
+    dependencies=[require("xapi:read")],
+)
+def unmapped_activities(session: SessionDep) -> list[Any]:
+    """Activities statements arrived for that no mapping of the current model matches."""
+    return service.unmapped_activities(session)

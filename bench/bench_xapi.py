@@ -1,0 +1,289 @@
+"""Benchmark: xAPI statements/s on PostgreSQL, next to a bare parse-and-insert endpoint.
+
+Creates a throwaway PostgreSQL database, migrates it, publishes a model whose mapping
+turns every benchmark statement into evidence, adds --people people, and serves the
+app with uvicorn in its own process (one worker). Then, with 8 concurrent clients
+using HTTP Basic: POST batches of 100 mapped statements (validation, storage, evidence,
+evaluation), single-statement POSTs, GET by statementId, and the same batches against
+/bench/bare, an endpoint that only parses the JSON and executemany-inserts it.
+
+    .venv/bin/python bench/bench_xapi.py [--batches 40] [--singles 800] [--gets 2000]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import Request, Response
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.core import migrations  # noqa: E402
+
+CONCURRENCY = 8
+LMS = "https://lms.bench.example/xapi/activities/"
+
+
+def make_app() -> Any:
+    """The app plus the bare reference endpoint (uvicorn --factory, in the server process)."""
+    from app.core.config import Settings
+    from app.main import create_app
+
+    settings = Settings(embedded_worker=False, log_level="WARNING")
+    app = create_app(settings)
+    bare = sa.table("bench_bare", sa.column("id", sa.Uuid()), sa.column("raw", sa.Text()))
+
+    @app.post("/bench/bare", include_in_schema=False)
+    async def bare_insert(request: Request) -> Response:
+        import json
+
+        statements = json.loads(await request.body())
+        rows = [{"id": uuid.uuid4(), "raw": json.dumps(s)} for s in statements]
+        with app.state.engine.begin() as connection:
+            connection.execute(sa.insert(bare), rows)
+        return Response(json.dumps([str(r["id"]) for r in rows]), media_type="application/json")
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _content() -> dict[str, Any]:
+    t = {"en": "x", "nl": "x"}
+    return {
+        "domains": [{"key": "knowledge", "title": t}],
+        "levels": [{"key": "basic", "title": t}, {"key": "advanced", "title": t}],
+        "competencies": [{"key": "ai-policy", "domain": "knowledge", "title": t}],
+        "tiers": [
+            {
+                "key": "basic",
+                "title": t,
+                "validity_months": 24,
+                "recertification_window_days": 90,
+                "grace_period_days": 30,
+                "requirements": [
+                    {
+                        "competency": "ai-policy",
+                        "min_level": "basic",
+                        "accepted_forms": ["knowledge_test"],
+                        "min_score": 70,
+                    }
+                ],
+            }
+        ],
+        "activity_mappings": [
+            {
+                "activity_id": LMS + "policy-test",
+                "competency": "ai-policy",
+                "level": "basic",
+                "assessment_form": "knowledge_test",
+                "pass_rule": "min_score",
+                "min_scaled_score": 0.7,
+            }
+        ],
+    }
+
+
+def _statement(index: int, people: int) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {
+            "objectType": "Agent",
+            "name": f"Bench {index % people}",
+            "mbox": f"mailto:b{index % people:05d}@bench.example",
+        },
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/passed", "display": {"en-US": "passed"}},
+        "object": {
+            "objectType": "Activity",
+            "id": LMS + "policy-test",
+            "definition": {
+                "name": {"en-US": "AI policy test"},
+                "type": "http://adlnet.gov/expapi/activities/assessment",
+            },
+        },
+        "result": {
+            "success": True,
+            "completion": True,
+            "score": {"scaled": 0.85, "raw": 85, "min": 0, "max": 100},
+            "duration": "PT12M30S",
+        },
+        "context": {
+            "registration": str(uuid.uuid4()),
+            "platform": "Bench LMS",
+            "language": "nl-NL",
+            "contextActivities": {"parent": [{"id": LMS + "ai-course"}]},
+        },
+        "timestamp": "2026-05-04T10:00:00.000Z",
+    }
+
+
+async def _run(tasks: list[Any]) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - started
+
+
+async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
+    counter = iter(range(10**9))
+    results: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
+        # Warm up (Basic credential cache, connection pools).
+        await http.post("/xapi/statements", json=[_statement(next(counter), args.people)])
+
+        async def batches(path: str, count: int) -> None:
+            for _ in range(count):
+                batch = [_statement(next(counter), args.people) for _ in range(100)]
+                response = await http.post(path, json=batch)
+                assert response.status_code == 200, response.text[:300]
+
+        per = args.batches // CONCURRENCY
+        seconds = await _run([batches("/bench/bare", per) for _ in range(CONCURRENCY)])
+        results["bare batch statements/s"] = per * CONCURRENCY * 100 / seconds
+        seconds = await _run([batches("/xapi/statements", per) for _ in range(CONCURRENCY)])
+        results["xapi batch statements/s"] = per * CONCURRENCY * 100 / seconds
+
+        ids: list[str] = []
+
+        async def singles(path: str, count: int, keep: bool) -> None:
+            for _ in range(count):
+                body = [_statement(next(counter), args.people)]
+                response = await http.post(
+                    path, json=body if path.startswith("/bench") else body[0]
+                )
+                assert response.status_code == 200, response.text[:300]
+                if keep:
+                    ids.append(body[0]["id"])
+
+        per = args.singles // CONCURRENCY
+        seconds = await _run([singles("/bench/bare", per, False) for _ in range(CONCURRENCY)])
+        results["bare single POSTs/s"] = per * CONCURRENCY / seconds
+        seconds = await _run([singles("/xapi/statements", per, True) for _ in range(CONCURRENCY)])
+        results["xapi single POSTs/s"] = per * CONCURRENCY / seconds
+
+        async def gets(count: int, offset: int) -> None:
+            for n in range(count):
+                sid = ids[(offset + n) % len(ids)]
+                response = await http.get("/xapi/statements", params={"statementId": sid})
+                assert response.status_code == 200, response.text[:300]
+
+        per = args.gets // CONCURRENCY
+        seconds = await _run([gets(per, i * per) for i in range(CONCURRENCY)])
+        results["xapi GET by id req/s"] = per * CONCURRENCY / seconds
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--singles", type=int, default=800)
+    parser.add_argument("--gets", type=int, default=2000)
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    name = f"aidiploma_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    server = None
+    try:
+        migrations.upgrade(url)
+        engine = sa.create_engine(url)
+        from app.auth import service as auth_service
+        from app.auth.schemas import ApiClientCreate
+        from app.competencies import service as competency_service
+        from app.competencies.schemas import ModelDocument, VersionContent
+        from app.core.db import make_session_factory, unit_of_work
+
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE bench_bare (id uuid PRIMARY KEY, raw text)"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO person (id, employee_number, given_name, family_name, email, "
+                    "active, created_at, updated_at, version) SELECT gen_random_uuid(), "
+                    "'B' || lpad(n::text, 5, '0'), 'Bench', 'Person', "
+                    "'b' || lpad(n::text, 5, '0') || '@bench.example', true, now(), now(), 1 "
+                    "FROM generate_series(0, :people - 1) AS n"
+                ),
+                {"people": args.people},
+            )
+        with unit_of_work(make_session_factory(engine)) as session:
+            session.info["actor"] = "bench"
+            model, version = competency_service.import_document(
+                session,
+                document=ModelDocument(
+                    key="bench", name="Bench", content=VersionContent.model_validate(_content())
+                ),
+            )
+            competency_service.publish(session, version=version)
+            client, secret = auth_service.create_client(
+                session, data=ApiClientCreate(name="bench-lms", scopes=["xapi:write", "xapi:read"])
+            )
+        port = _free_port()
+        env = {**os.environ, "AIDIPLOMA_DATABASE_URL": url, "AIDIPLOMA_AUTO_MIGRATE": "false"}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_xapi:make_app",
+                "--factory",
+                "--app-dir",
+                str(ROOT / "bench"),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        token = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
+        results = asyncio.run(_load(base, headers, args))
+        with engine.connect() as connection:
+            evidence = connection.execute(sa.text("SELECT count(*) FROM evidence")).scalar()
+        print(
+            f"PostgreSQL, {CONCURRENCY} concurrent clients, {os.cpu_count()} CPUs, "
+            f"{args.people} people; evidence rows written: {evidence}"
+        )
+        for label, value in results.items():
+            print(f"{label:28} {value:10.0f}")
+        engine.dispose()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
