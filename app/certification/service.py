@@ -649,8 +649,16 @@ def withdraw_resting_on(
 ) -> int:
     """Withdraw the person's current diplomas that were awarded on any of these evidence ids."""
     withdrawn = 0
+    voided = [evidence_service.get(session, evidence_id=uuid.UUID(i)) for i in evidence_ids]
     for certification in _active_certifications(session, person_id):
-        if evidence_ids & set(certification.evidence_ids or []):
+        # Awards made in bulk do not list their evidence: any voided evidence from before
+        # their completion may have carried them.
+        rested_on = (
+            evidence_ids & set(certification.evidence_ids)
+            if certification.evidence_ids
+            else any(e.occurred_at.date() <= certification.completed_on for e in voided)
+        )
+        if rested_on:
             _set_state(
                 session,
                 certification,
@@ -904,11 +912,10 @@ def evaluate_people(
     ctx: ModelContext | None = None,
     actor: str | None = None,
 ) -> int:
-    """Evaluate each of these people once (an LMS batch touches many); returns how many."""
+    """Evaluate each of these people once (an LMS batch touches many), set-based."""
+    from app.certification import bulk  # bulk builds on this module
+
     ctx = ctx or load_context(session)
-    if ctx is None:
+    if ctx is None or not person_ids:
         return 0
-    people = session.exec(select(Person).where(Person.id.in_(person_ids))).all()  # type: ignore[attr-defined]
-    for person in people:
-        evaluate_person(session, person=person, ctx=ctx, actor=actor)
-    return len(people)
+    return bulk.evaluate_everyone(session, ctx=ctx, person_ids=person_ids, actor=actor).evaluated
