@@ -10,6 +10,7 @@ test proves the SQL and the pure rules agree.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -191,14 +192,38 @@ def tier_completions(
         person_ids=person_ids,
         dialect=session.get_bind().dialect.name,
     )
-    completions: dict[uuid.UUID, dict[str, TierCompletion]] = defaultdict(dict)
+    # One row per person: per tier, when it was completed (NULL when not met). Pivoting in
+    # SQL keeps the rows sent to Python to one per person with any progress.
+    per_group = query.subquery("per_group")
+    tiers = [tier.key for tier in ctx.tiers]
+    pivot = sa.select(
+        per_group.c.person_id,
+        *[
+            sa.func.max(
+                sa.case(
+                    (
+                        sa.and_(per_group.c.grp == key, per_group.c.met == counts[key]),
+                        per_group.c.completed_at,
+                    ),
+                    else_=None,
+                )
+            ).label(f"t{index}")
+            for index, key in enumerate(tiers)
+            if counts.get(key)
+        ],
+    ).group_by(per_group.c.person_id)
+    met_tiers = [key for key in tiers if counts.get(key)]
+    completions: dict[uuid.UUID, dict[str, TierCompletion]] = {}
     progress: set[uuid.UUID] = set()
-    for person_id, tier_key, met, completed_at in session.execute(query):
+    for person_id, *completed in session.execute(pivot).all():
         progress.add(person_id)
-        complete = counts.get(tier_key, 0) > 0 and met == counts[tier_key]
-        completions[person_id][tier_key] = TierCompletion(
-            complete, completed_at if complete else None
-        )
+        met = {
+            key: TierCompletion(True, at)
+            for key, at in zip(met_tiers, completed, strict=True)
+            if at is not None
+        }
+        if met:
+            completions[person_id] = met
     return completions, progress
 
 
@@ -275,7 +300,7 @@ def _required_by_person(
             .join(Person, Person.id == top.c.person_id)
             .group_by(top.c.person_id, top.c.tier_rank)
         )
-        for person_id, rank, start_date, employment_start in session.execute(statement):
+        for person_id, rank, start_date, employment_start in session.execute(statement).all():
             tier = tier_by_rank[rank]
             start = start_date or employment_start
             due = start + timedelta(days=service._due_days(ctx, tier)) if start else None
@@ -288,7 +313,7 @@ def _required_by_person(
             .join(Person, Person.id == PersonRole.person_id)
             .where(current_role, PersonRole.role_id.in_(extra_roles))  # type: ignore[attr-defined]
         )
-        for person_id, role_id in session.execute(statement):
+        for person_id, role_id in session.execute(statement).all():
             roles_of[person_id].append(role_id)
     extras_met: dict[uuid.UUID, bool] = {}
     if extras_of_role:
@@ -308,7 +333,7 @@ def _required_by_person(
             person_ids=person_ids,
             dialect=session.get_bind().dialect.name,
         )
-        for person_id, group, met, _completed in session.execute(query):
+        for person_id, group, met, _completed in session.execute(query).all():
             met_by[(person_id, group)] = met
         for person_id, role_ids in roles_of.items():
             extras_met[person_id] = all(
@@ -337,7 +362,7 @@ def evaluate_everyone(
     people_query = sa.select(Person.id, Person.employee_number, Person.active)
     if person_ids is not None:
         people_query = people_query.where(Person.id.in_(list(person_ids)))  # type: ignore[attr-defined]
-    people = {row[0]: (row[1], row[2]) for row in session.execute(people_query)}
+    people = {row[0]: (row[1], row[2]) for row in session.execute(people_query).all()}
     certifications = _certifications_by_person(session, person_ids)
     revoked = _revocations(session, person_ids)
     statuses = {s.person_id: s for s in _statuses(session, person_ids)}
@@ -441,7 +466,7 @@ def _certifications_by_person(
     if person_ids is not None:
         statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
     held: dict[uuid.UUID, list[_CertView]] = defaultdict(list)
-    for person_id, *values in session.execute(statement):
+    for person_id, *values in session.execute(statement).all():
         held[person_id].append(
             _CertView(
                 values[0], values[1], values[2], str(values[3]), values[4], values[5], values[6]
@@ -465,7 +490,7 @@ def _revocations(
     if person_ids is not None:
         statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
     revoked: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
-    for person_id, tier_key, at in session.execute(statement):
+    for person_id, tier_key, at in session.execute(statement).all():
         revoked[person_id][tier_key] = at
     return revoked
 
@@ -476,7 +501,7 @@ def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> list[
     statement = sa.select(*PersonStatus.__table__.columns)  # type: ignore[attr-defined]
     if person_ids is not None:
         statement = statement.where(PersonStatus.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
-    return list(session.execute(statement))
+    return session.execute(statement).all()
 
 
 def _decide(
@@ -606,8 +631,12 @@ _COMPARED = (
 )
 
 
+_old_values = operator.attrgetter(*_COMPARED)
+_new_values = operator.itemgetter(*_COMPARED)
+
+
 def _differs(old: Any, new: dict[str, Any]) -> bool:
-    return any(getattr(old, name) != new[name] for name in _COMPARED)
+    return bool(_old_values(old) != _new_values(new))
 
 
 def _upsert_status(session: Session, values: dict[str, Any], *, exists: bool) -> None:
