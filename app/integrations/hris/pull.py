@@ -1,0 +1,141 @@
+"""HR pull sync: page through an HR REST listing, upsert what it lists, and deactivate people
+it no longer lists only when the source says the listing is complete.
+
+The whole run is one unit of work: a failure half-way (after retries) changes nothing,
+so a rerun starts clean. Pages are applied as they arrive, each as one set-based batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.core import clock
+from app.integrations.hris import mapping
+from app.integrations.hris.events import get_path, record_from
+from app.integrations.hris.models import HrisSource, PaginationKind
+from app.integrations.hris.schemas import SyncReport
+from app.org.models import Person
+
+logger = logging.getLogger("aidiploma.hris.pull")
+MAX_PAGES = 100_000
+RETRIES = 3
+BACKOFF = 0.2
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class SyncFailed(Exception):
+    """The HR listing could not be read to the end; nothing was changed."""
+
+
+def _fetch(client: httpx.Client, url: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
+    """GET a page with retries on transport errors, 429 and 5xx (exponential back-off)."""
+    last: str = ""
+    for attempt in range(RETRIES + 1):
+        try:
+            response = client.get(url, params=params or None, headers=headers, timeout=TIMEOUT)
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if response.status_code < 400:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise SyncFailed(f"{url} did not return JSON.") from None
+            last = f"HTTP {response.status_code}"
+            if response.status_code != 429 and response.status_code < 500:
+                break
+        if attempt < RETRIES:
+            time.sleep(min(BACKOFF * 2**attempt, 5.0))
+    raise SyncFailed(f"Reading {url} failed: {last}.")
+
+
+def run(session: Session, *, source: HrisSource, client: httpx.Client) -> SyncReport:
+    """Pull every page of the source, upsert, and deactivate the missing on a complete listing."""
+    if not source.pull_url:
+        raise SyncFailed(f"HR source {source.name} has no pull_url.")
+    headers = {str(k): str(v) for k, v in (source.pull_headers or {}).items()}
+    url: str | None = source.pull_url
+    params: dict[str, Any] = {}
+    page_number = 1
+    if source.pagination == PaginationKind.page:
+        params[source.page_param] = page_number
+    report = SyncReport(
+        source=source.name, pages=0, seen=0, created=0, updated=0, unchanged=0, deactivated=0,
+        errors=0, complete=False, unmapped=[],
+    )  # fmt: skip
+    seen: set[str] = set()
+    unmapped: set[tuple[str, str]] = set()
+    body: Any = None
+    while url is not None and report.pages < MAX_PAGES:
+        body = _fetch(client, url, params, headers)
+        report.pages += 1
+        items = get_path(body, source.items_path) or []
+        if not isinstance(items, list):
+            raise SyncFailed(f"{source.items_path} in the page is not a list.")
+        records = []
+        for position, item in enumerate(items):
+            try:
+                records.append(record_from(item, source.field_paths))
+            except Exception as exc:  # a bad item is reported, the rest goes on
+                report.errors += 1
+                report.problems.append(
+                    {"page": report.pages, "item": position, "message": str(exc)}
+                )
+        if records:
+            applied = mapping.apply_hr_records(
+                session, records=records, source=source.name, partial=True
+            )
+            for outcome in applied.outcomes:
+                seen.add(outcome.employee_number)
+                unmapped.update(outcome.unmapped)
+                if outcome.status == "error":
+                    report.errors += 1
+                    report.problems.append(
+                        {"employee_number": outcome.employee_number, "problems": outcome.problems}
+                    )
+                else:
+                    setattr(report, outcome.status, getattr(report, outcome.status) + 1)
+        report.seen += len(items)
+        url, params = _next(source, body, url, items, params)
+    report.complete = bool(source.complete_path and get_path(body, source.complete_path) is True)
+    if report.complete and report.errors == 0:
+        report.deactivated = _deactivate_missing(session, seen=seen, source=source.name)
+    source.last_synced_at = clock.now()
+    session.add(source)
+    session.flush()
+    report.unmapped = [{"kind": k, "value": v} for k, v in sorted(unmapped)]
+    return report
+
+
+def _next(
+    source: HrisSource, body: Any, url: str, items: list[Any], params: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    if source.pagination == PaginationKind.cursor:
+        cursor = get_path(body, source.cursor_path)
+        return (source.pull_url, {source.cursor_param: cursor}) if cursor and items else (None, {})
+    if source.pagination == PaginationKind.page:
+        if not items:
+            return None, {}
+        return url, {source.page_param: int(params.get(source.page_param, 1)) + 1}
+    link = get_path(body, source.next_link_path)
+    return (urljoin(url, str(link)), {}) if link else (None, {})
+
+
+def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int:
+    """People active here but absent from a complete HR listing are deactivated (never deleted)."""
+    active = session.execute(
+        sa.select(Person.employee_number).where(Person.active.is_(True))  # type: ignore[attr-defined]
+    ).scalars()
+    missing = sorted(set(active) - seen)
+    if not missing:
+        return 0
+    records = [mapping.HrRecord(employee_number=n, active=False) for n in missing]
+    report = mapping.apply_hr_records(session, records=records, source=source, partial=True)
+    return sum(1 for o in report.outcomes if o.status == "updated")

@@ -1,0 +1,115 @@
+"""Request and response shapes of the HR integration endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.integrations.hris.models import MappingKind, PaginationKind
+
+PERSON_FIELDS = {
+    "employee_number", "given_name", "family_name", "display_name", "email", "org_unit",
+    "job_code", "job_title", "roles", "location", "manager", "employment_start_date",
+    "employment_end_date", "active",
+}  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MappingIn(_Strict):
+    kind: MappingKind
+    source_value: str = Field(min_length=1, max_length=200, description="The value as HR sends it")
+    target_key: str = Field(
+        min_length=1, max_length=100, description="org unit external_id, role key or location"
+    )
+
+
+class MappingPublic(BaseModel):
+    id: uuid.UUID
+    kind: MappingKind
+    source_value: str
+    target_key: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class UnmappedPublic(BaseModel):
+    kind: MappingKind
+    value: str
+    occurrences: int
+    last_employee_number: str | None
+    last_source: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class SourceIn(_Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    secret: str | None = Field(
+        default=None, max_length=200, description="Standard Webhooks secret, whsec_<base64>"
+    )
+    field_paths: dict[str, str] = Field(
+        description="person field -> dotted path in one employee object",
+        examples=[{"employee_number": "id", "given_name": "name.first", "org_unit": "dept.code"}],
+    )
+    event_id_path: str = "id"
+    event_type_path: str = "type"
+    employee_path: str = "data"
+    pull_url: str | None = Field(default=None, max_length=2000)
+    pull_headers: dict[str, str] = Field(default_factory=dict)
+    items_path: str = "items"
+    pagination: PaginationKind = PaginationKind.next_link
+    cursor_path: str = "next_cursor"
+    cursor_param: str = "cursor"
+    page_param: str = "page"
+    next_link_path: str = "next"
+    complete_path: str | None = Field(
+        default=None, description="Path of a boolean that says the listing is complete"
+    )
+
+
+class SourcePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    has_secret: bool
+    field_paths: dict[str, Any]
+    event_id_path: str
+    event_type_path: str
+    employee_path: str
+    pull_url: str | None
+    items_path: str
+    pagination: PaginationKind
+    complete_path: str | None
+    last_synced_at: datetime | None
+    version: int
+
+
+class EventAck(BaseModel):
+    event_id: str
+    event_type: str
+    duplicate: bool = Field(description="True when this event id was already processed")
+    status: str = Field(description="created, updated, unchanged or error")
+    employee_number: str | None
+    person_id: uuid.UUID | None
+    unmapped: list[dict[str, str]]
+    problems: list[dict[str, Any]]
+
+
+class SyncReport(BaseModel):
+    source: str
+    pages: int
+    seen: int
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    errors: int
+    complete: bool
+    unmapped: list[dict[str, str]]
+    problems: list[dict[str, Any]] = Field(default_factory=list)

@@ -1,0 +1,221 @@
+"""HR webhooks in (Standard Webhooks signatures) and HR pull sync, on both databases."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+
+import httpx
+import pytest
+from sqlmodel import select
+from standardwebhooks import Webhook
+
+from app.integrations.hris import pull, service
+from app.integrations.hris.schemas import SourceIn
+from app.org.models import Person
+from tests.factories import auth_headers
+from tests.org.factories import make_org
+
+SECRET = "whsec_" + base64.b64encode(b"a-shared-secret-of-32-bytes-long").decode()
+PATHS = {
+    "employee_number": "id",
+    "given_name": "name.first",
+    "family_name": "name.last",
+    "email": "work_email",
+    "org_unit": "department.code",
+    "job_code": "job.code",
+}
+
+
+def employee(number: str, **extra) -> dict:
+    return {
+        "id": number,
+        "name": {"first": "Piet", "last": f"Pietersen{number}"},
+        "work_email": f"{number.lower()}@example.org",
+        "department": {"code": "team-kcc"},
+        "job": {"code": "KCM"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def hr(client, db, app, frozen_clock):
+    make_org(db)
+    service.put_source(db, data=SourceIn(name="afas", secret=SECRET, field_paths=PATHS))
+    db.flush()
+    client.headers.update(auth_headers(db, app, "hris:write"))
+    return client
+
+
+def send(client, frozen_clock, payload: dict, *, msg_id="msg_1", secret=SECRET, at=None):
+    body = json.dumps(payload)
+    at = at or frozen_clock()
+    signature = Webhook(secret).sign(msg_id, at, body)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+        "Content-Type": "application/json",
+    }
+    return client.post("/integrations/hris/events?source=afas", content=body, headers=headers)
+
+
+def test_signed_event_creates_person_and_reports_unmapped_job_code(hr, db, frozen_clock):
+    """Signature made with the standardwebhooks package verifies; an unknown job code is reported."""
+    response = send(
+        hr, frozen_clock, {"id": "ev1", "type": "employee.created", "data": employee("H1")}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "created"
+    assert response.json()["unmapped"] == [{"kind": "role", "value": "KCM"}]
+    person = db.exec(select(Person).where(Person.employee_number == "H1")).one()
+    assert person.email == "h1@example.org"
+    unmapped = hr.get("/integrations/hris/unmapped").json()["items"]
+    assert [(u["kind"], u["value"]) for u in unmapped] == [("role", "KCM")]
+    # A mapping for it takes it off the report, and the next event gives the role.
+    hr.put(
+        "/integrations/hris/mappings",
+        json={"kind": "role", "source_value": "KCM", "target_key": "klantcontactmedewerker"},
+    )
+    assert hr.get("/integrations/hris/unmapped").json()["items"] == []
+    send(
+        hr,
+        frozen_clock,
+        {"id": "ev2", "type": "employee.changed", "data": employee("H1")},
+        msg_id="msg_2",
+    )
+    roles = [
+        r["role"]
+        for r in hr.get("/people/employee:H1", headers=auth_headers(db, hr.app, "org:read")).json()[
+            "roles"
+        ]
+    ]
+    assert roles == ["klantcontactmedewerker"]
+
+
+def test_invalid_signature_401_changes_nothing(hr, db, frozen_clock):
+    other = "whsec_" + base64.b64encode(b"another-secret-of-32-bytes-long!").decode()
+    response = send(
+        hr,
+        frozen_clock,
+        {"id": "ev1", "type": "employee.created", "data": employee("H1")},
+        secret=other,
+    )
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("invalid-signature")
+    assert db.exec(select(Person).where(Person.employee_number == "H1")).first() is None
+
+
+def test_replayed_event_outside_five_minutes_401(hr, db, frozen_clock):
+    old = datetime.fromisoformat("2026-06-01T08:54:00+00:00")  # six minutes before the clock
+    response = send(
+        hr, frozen_clock, {"id": "ev1", "type": "employee.created", "data": employee("H1")}, at=old
+    )
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("stale-signature")
+
+
+def test_duplicate_event_is_idempotent_and_reused_id_409(hr, db, frozen_clock):
+    payload = {"id": "ev1", "type": "employee.created", "data": employee("H1")}
+    first = send(hr, frozen_clock, payload)
+    again = send(hr, frozen_clock, payload, msg_id="msg_retry")
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["person_id"] == first.json()["person_id"]
+    changed = {
+        "id": "ev1",
+        "type": "employee.created",
+        "data": employee("H1", work_email="x@example.org"),
+    }
+    assert send(hr, frozen_clock, changed, msg_id="msg_3").status_code == 409
+
+
+def test_terminated_event_deactivates(hr, db, frozen_clock):
+    send(hr, frozen_clock, {"id": "ev1", "type": "employee.created", "data": employee("H1")})
+    response = send(
+        hr,
+        frozen_clock,
+        {"id": "ev2", "type": "employee.terminated", "data": {"id": "H1"}},
+        msg_id="m2",
+    )
+    assert response.status_code == 200, response.text
+    person = hr.get("/people/employee:H1", headers=auth_headers(db, hr.app, "org:read")).json()
+    assert person["active"] is False
+    assert person["employment_end_date"] == "2026-06-01"
+
+
+class FakeHR:
+    """An HR REST listing over httpx.MockTransport: three pages by next link, optional failure."""
+
+    def __init__(self, people: list[dict], page_size: int = 2, fail_on_page: int | None = None):
+        self.people, self.page_size, self.fail_on_page = people, page_size, fail_on_page
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        page = int(request.url.params.get("page", "1"))
+        if page == self.fail_on_page:
+            return httpx.Response(503)
+        start = (page - 1) * self.page_size
+        items = self.people[start : start + self.page_size]
+        more = start + self.page_size < len(self.people)
+        return httpx.Response(
+            200,
+            json={
+                "employees": items,
+                "links": {"next": f"/api/employees?page={page + 1}" if more else None},
+                "complete": True,
+            },
+        )
+
+
+def _source(db):
+    return service.put_source(
+        db,
+        data=SourceIn(
+            name="afas-pull",
+            field_paths=PATHS,
+            pull_url="https://hr.test/api/employees",
+            items_path="employees",
+            pagination="next_link",
+            next_link_path="links.next",
+            complete_path="complete",
+        ),
+    )
+
+
+def test_pull_sync_pages_upserts_and_deactivates_on_complete_listing(client, db, frozen_clock):
+    make_org(db)
+    source = _source(db)
+    people = [employee(f"P{i}") for i in range(5)]
+    fake = FakeHR(people)
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert (report.pages, report.created, report.errors) == (3, 5, 0)
+    assert report.unmapped == [{"kind": "role", "value": "KCM"}]
+    fake.people = people[:3]
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert (report.unchanged, report.deactivated, report.complete) == (3, 2, True)
+    inactive = db.exec(select(Person.employee_number).where(Person.active.is_(False))).all()
+    assert sorted(inactive) == ["P3", "P4"]
+
+
+def test_pull_sync_failure_half_way_raises_and_a_rerun_completes(client, db, app, frozen_clock):
+    """Page 2 keeps failing (503 after retries): SyncFailed, no deactivation; the caller's unit
+    of work rolls back. A rerun when the source is back applies everything."""
+    make_org(db)
+    source = _source(db)
+    people = [employee(f"P{i}") for i in range(5)]
+    fake = FakeHR(people, fail_on_page=2)
+    savepoint = db.begin_nested()
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http, pytest.raises(pull.SyncFailed):
+        pull.run(db, source=source, client=http)
+    assert fake.calls == 1 + 1 + pull.RETRIES
+    savepoint.rollback()
+    assert db.exec(select(Person).where(Person.employee_number.startswith("P"))).all() == []
+    fake.fail_on_page = None
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert report.created == 5
