@@ -1,7 +1,7 @@
 """hris
 
 Revision ID: e6a7b8c9d0f1
-Revises: a3f0c2d41e77
+Revises: c4e8a1b2d3f6
 Create Date: 2026-11-26 20:08:13.618218
 """
 
@@ -15,7 +15,7 @@ import app.core.db
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 
 revision: str = 'e6a7b8c9d0f1'
-down_revision: str | None = 'a3f0c2d41e77'
+down_revision: str | None = "c4e8a1b2d3f6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

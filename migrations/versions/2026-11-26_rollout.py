@@ -1,7 +1,7 @@
 """rollout: programmes, phases, phase scope and phase feedback
 
 Revision ID: b1c2d3e4f5a6
-Revises: d5f19a7c2e40
+Revises: f7b8c9d0e1a2
 Create Date: 2026-11-26 20:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import app.core.db
 
 revision: str = "b1c2d3e4f5a6"
-down_revision: str | None = "d5f19a7c2e40"
+down_revision: str | None = "f7b8c9d0e1a2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """webhooks
 
 Revision ID: c4e8a1b2d3f6
-Revises: a3f0c2d41e77
+Revises: d5f19a7c2e40
 Create Date: 2026-11-26 21:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import app.core.db
 from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 
 revision: str = "c4e8a1b2d3f6"
-down_revision: str | None = "a3f0c2d41e77"
+down_revision: str | None = "d5f19a7c2e40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """xapi: stored statements, unmapped activities, LRS pull checkpoints, SCORM attempts
 
 Revision ID: f7b8c9d0e1a2
-Revises: d5f19a7c2e40
+Revises: e6a7b8c9d0f1
 Create Date: 2026-11-26 20:50:00
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import app.core.db
 
 revision: str = "f7b8c9d0e1a2"
-down_revision: str | None = "d5f19a7c2e40"
+down_revision: str | None = "e6a7b8c9d0f1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
