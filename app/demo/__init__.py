@@ -20,7 +20,15 @@ from app.auth.models import ApiClient
 from app.auth.schemas import ApiClientCreate
 from app.core.config import Settings
 from app.core.db import unit_of_work
-from app.demo import certification, competencies, organisation, register, rollout, xapi
+from app.demo import (
+    certification,
+    competencies,
+    organisation,
+    register,
+    reports,
+    rollout,
+    xapi,
+)
 
 DEMO_ADMIN_NAME = "demo-admin"
 
@@ -47,7 +55,7 @@ def load(
         )
         counts: dict[str, int] = {}
         # Order matters: the register links roles, the model's requirements follow the register.
-        for part in (organisation, register, competencies, certification, xapi, rollout):
+        for part in (organisation, register, competencies, certification, xapi, rollout, reports):
             counts.update(part.load(session, language=language))
     credentials = {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes}
     _save_credentials(settings, credentials)

@@ -17,7 +17,7 @@ from app.auth.dependencies import CurrentIdentity, require
 from app.core.csv_response import csv_response, json_or_csv_responses, wants_csv
 from app.core.errors import Forbidden, problem_responses
 from app.core.routing import api_router, get_session
-from app.reports import compliance, effectiveness, rows, scope, service
+from app.reports import compliance, effectiveness, rows, scope, service, snapshots
 from app.reports.schemas import (
     AggregateGroupBy,
     BoardReport,
@@ -207,7 +207,7 @@ def board(request: Request, session: SessionDep, filters: FiltersDep) -> Any:
     """One page: headline compliance, overdue, expiring, high-risk roles, Art. 26, trend."""
     filters = _checked(session, filters)
     oversight = compliance.oversight_summary(compliance.oversight(session, as_of=filters.as_of))
-    report = service.board(session, filters=filters, oversight=oversight)
+    report = snapshots.board(session, filters=filters, oversight=oversight)
     return _answer(request, report, rows.board_rows, "board.csv")
 
 
