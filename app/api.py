@@ -3,12 +3,21 @@
 from fastapi import FastAPI
 
 from app.auth import router as auth
+from app.certification import credentials_router as credentials
 from app.certification import router as certification
 from app.competencies import router as competencies
 from app.core import health
+from app.integrations.hris import router as hris
+from app.integrations.scim import router as scim
+from app.integrations.scorm import router as scorm
 from app.integrations.webhooks import router as webhooks
+from app.integrations.xapi import router as xapi
 from app.org import router as org
 from app.registry import router as registry
+from app.reports import rhythm_router as report_rhythm
+from app.reports import router as reports
+from app.reports import visual_router as report_visuals
+from app.rollout import router as rollout
 
 
 def include_routers(app: FastAPI) -> None:
@@ -22,5 +31,15 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(registry.router)
     app.include_router(competencies.router)
     app.include_router(certification.evidence_router)
+    app.include_router(certification.status_router)
     app.include_router(certification.router)
+    app.include_router(rollout.router)
+    app.include_router(report_visuals.router)
+    app.include_router(report_rhythm.router)
+    app.include_router(reports.router)
+    app.include_router(credentials.router)
     app.include_router(webhooks.router)
+    app.include_router(xapi.router)
+    app.include_router(scorm.router)
+    app.include_router(scim.router)
+    app.include_router(hris.router)

@@ -10,6 +10,7 @@ import argparse
 import json
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,30 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(result)
     else:
         demo.print_summary(result)
+    return 0
+
+
+def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.db import unit_of_work
+    from app.core.errors import AppError
+    from app.reports import snapshots
+
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            session.info["actor"] = "cli"
+            snapshot, created = snapshots.take(session, on=args.as_of)
+            figures = {**snapshots.headline(snapshot), "created": created}
+    except AppError as exc:
+        print(f"aidiploma: {exc.detail or exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(figures)
+    else:
+        print(
+            f"snapshot {figures['snapshot_date']} {'taken' if created else 'already taken'}: "
+            f"{figures['compliant']}/{figures['in_scope']} compliant, "
+            f"{figures['overdue']} overdue, {figures['expiring_90']} expiring within 90 days"
+        )
     return 0
 
 
@@ -179,6 +204,68 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_sync_lrs(args: argparse.Namespace, settings: Settings) -> int:
+    from app.integrations.xapi import sync
+
+    try:
+        result = sync.pull(
+            _session_factory(settings),
+            endpoint=args.endpoint,
+            key=args.key,
+            secret=args.secret,
+            account_homepage=settings.xapi_account_homepage,
+        )
+    except sync.RemoteLRSError as exc:
+        print(f"aidiploma: {exc}; rerun to continue from the checkpoint", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(result.__dict__)
+    else:
+        print(f"{result.statements} statements in {result.pages} pages; checkpoint {result.since}")
+    return 0
+
+
+def cmd_sync_hris(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    from app.core.db import unit_of_work
+    from app.core.errors import AppError
+    from app.integrations.hris import pull, service
+
+    try:
+        # One unit of work: a failure half-way rolls everything back, so a rerun starts clean.
+        with (
+            unit_of_work(_session_factory(settings)) as session,
+            httpx.Client(timeout=pull.TIMEOUT, follow_redirects=True) as client,
+        ):
+            session.info["actor"] = "cli"
+            report = pull.run(
+                session, source=service.get_source(session, name=args.source), client=client
+            )
+    except pull.SyncFailed as exc:
+        print(
+            f"aidiploma: {exc} Nothing was changed; rerun when the source is back.", file=sys.stderr
+        )
+        return 1
+    except AppError as exc:
+        print(f"aidiploma: {exc.detail or exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        print(
+            f"{report.source}: {report.seen} employees in {report.pages} pages; "
+            f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.deactivated} deactivated, {report.errors} errors"
+            + ("" if report.complete else " (listing not complete: nobody deactivated)")
+        )
+        for value in report.unmapped:
+            print(f"unmapped {value['kind']}: {value['value']}")
+        for problem in report.problems:
+            print(f"problem: {json.dumps(problem, default=str)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aidiploma", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(handler=cmd_demo)
+
+    snapshot = commands.add_parser(
+        "snapshot", help="take the daily coverage snapshot (once per day; never rewritten)"
+    )
+    snapshot.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="the day (YYYY-MM-DD); default today"
+    )
+    snapshot.add_argument("--json", action="store_true")
+    snapshot.set_defaults(handler=cmd_snapshot)
 
     clients = commands.add_parser("clients", help="API clients").add_subparsers(
         dest="clients_command", required=True
@@ -238,6 +334,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("--json", action="store_true")
     imports.set_defaults(handler=cmd_import)
+
+    sync_commands = commands.add_parser("sync", help="pull from other systems").add_subparsers(
+        dest="sync_command", required=True
+    )
+    lrs = sync_commands.add_parser("lrs", help="pull xAPI statements from an existing LRS")
+    lrs.add_argument(
+        "--endpoint", required=True, help="the LRS's xAPI base, e.g. https://lrs/xapi/"
+    )
+    lrs.add_argument("--key", required=True, help="Basic auth user (LRS key)")
+    lrs.add_argument("--secret", required=True, help="Basic auth password (LRS secret)")
+    lrs.add_argument("--json", action="store_true")
+    lrs.set_defaults(handler=cmd_sync_lrs)
+    hris = sync_commands.add_parser("hris", help="pull employees from an HR system's REST API")
+    hris.add_argument(
+        "--source", required=True, help="the HR source's name (PUT /integrations/hris/sources)"
+    )
+    hris.add_argument("--json", action="store_true")
+    hris.set_defaults(handler=cmd_sync_hris)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from app import api
 from app.auth.tokens import ExternalJWKS, TokenVerifier
+from app.certification.status_read import StatusReader
 from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_db_engine, make_session_factory
@@ -25,6 +26,7 @@ from app.core.idempotency import IdempotentReplay, replay_handler
 from app.core.keys import SigningKey
 from app.core.logging import configure_logging
 from app.core.middleware import HTTPMetrics, RequestContextMiddleware
+from app.integrations.scim.errors import install_scim_error_handlers
 
 logger = logging.getLogger("aidiploma")
 
@@ -70,9 +72,44 @@ TAGS = [
         "alternative evidence, the change feed.",
     },
     {
+        "name": "credentials",
+        "description": "Verifiable diplomas: Open Badges 3.0 credentials signed as VC-JWT, "
+        "their public status and verification.",
+    },
+    {
+        "name": "rollout",
+        "description": "Steps 3 and 4: programmes with pilot and rollout phases, the people in "
+        "scope, progress per phase, and structured feedback.",
+    },
+    {
+        "name": "reports",
+        "description": "Step 5: coverage, expiring diplomas, process risk, team, works council, "
+        "board, Art. 4 dossier, Art. 26 oversight, effectiveness; JSON or CSV; SVG charts and "
+        "printable HTML pages; daily snapshots, schedules per audience and published editions.",
+    },
+    {
+        "name": "xapi",
+        "description": "xAPI 1.0.3 / 2.0 Statement resource (aidiploma as an LMS's LRS; HTTP "
+        "Basic with an API client's id and secret, or Bearer), cmi5, unmapped activities.",
+    },
+    {
+        "name": "scorm",
+        "description": "SCORM 1.2 and 2004 attempt results reported by an LMS.",
+    },
+    {
         "name": "webhooks",
         "description": "Signed outgoing webhooks (Standard Webhooks): subscriptions, "
         "delivery log, dead letters and replay.",
+    },
+    {
+        "name": "scim",
+        "description": "SCIM 2.0 (RFC 7643, RFC 7644) provisioning of users from identity and "
+        "HR systems.",
+    },
+    {
+        "name": "hris",
+        "description": "HR integration: mapping rules, unmapped values, HR sources, signed HR "
+        "events in and pull sync.",
     },
 ]
 
@@ -141,10 +178,15 @@ def create_app(
         settings=settings, key=signing_key, external_jwks=external_jwks
     )
     app.state.metrics_registry = registry
+    from app.worker import BacklogCollector  # composition root; imported late on purpose
+
+    registry.register(BacklogCollector(lambda: app.state.session_factory))  # type: ignore[arg-type]
+    app.state.status_reader = StatusReader(engine.dialect)
     app.state.head_revision = migrations.head_revision()
 
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_handler)
+    install_scim_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -40,9 +41,22 @@ class Job:
 def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The jobs every worker runs; later capabilities add theirs here."""
     from app.integrations.webhooks import delivery as webhooks  # composition root
+    from app.integrations.xapi import jobs as xapi_jobs  # composition root
+    from app.reports import schedules, snapshots  # composition root
 
-    deliverer = webhooks.Deliverer(settings or Settings())
+    settings = settings or Settings()
+    deliverer = webhooks.Deliverer(settings)
+    lms_jobs = [Job("xapi-resolve-pending", 60, xapi_jobs.ResolvePending(settings))]
+    if settings.xapi_sync_endpoint and settings.xapi_sync_key:
+        lms_jobs.append(
+            Job(
+                "xapi-pull-remote-lrs",
+                settings.xapi_sync_interval_seconds,
+                xapi_jobs.PullRemoteLRS(settings),
+            )
+        )
     return [
+        *lms_jobs,
         Job("purge-idempotency-records", 3600, idempotency.purge_expired),
         Job("webhooks-fan-out", 1, webhooks.fan_out),
         Job("webhooks-deliver", 1, deliverer),
@@ -50,6 +64,9 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("evaluation-reconcile", 30, certification_jobs.reconcile),
         Job("certification-expiry-events", 3600, certification_jobs.emit_expiry_events),
         Job("nightly-full-evaluation", 86400, _nightly_evaluation),
+        # Hourly, idempotent per day: today's snapshot once, then each due report edition.
+        Job("report-snapshot", 3600, snapshots.take_today),
+        Job("report-schedules-publish", 3600, schedules.PublishDue(settings)),
     ]
 
 
@@ -108,3 +125,70 @@ class Worker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+class BacklogCollector:
+    """Prometheus gauges of background work, read from the database at scrape time: the
+    outbox's newest event, webhook deliveries waiting or dead, evaluation jobs queued or
+    running and their progress. Stateless, so every replica reports the same figures."""
+
+    def __init__(self, session_factory: Callable[[], sessionmaker[Session]]) -> None:
+        self.session_factory = session_factory
+
+    def describe(self) -> list[Metric]:
+        # Lets the registry learn the names without querying the database at start-up.
+        return [
+            GaugeMetricFamily("aidiploma_webhook_deliveries", "", labels=["state"]),
+            GaugeMetricFamily("aidiploma_evaluation_jobs", "", labels=["state"]),
+            GaugeMetricFamily("aidiploma_evaluation_people_remaining", ""),
+            GaugeMetricFamily("aidiploma_outbox_last_seq", ""),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        import sqlalchemy as sa
+
+        from app.certification.models import EvaluationJob
+        from app.core.outbox import OutboxEvent
+        from app.integrations.webhooks.models import WebhookDelivery
+
+        deliveries = GaugeMetricFamily(
+            "aidiploma_webhook_deliveries", "Webhook deliveries by state", labels=["state"]
+        )
+        jobs = GaugeMetricFamily(
+            "aidiploma_evaluation_jobs", "Evaluation jobs by state", labels=["state"]
+        )
+        progress = GaugeMetricFamily(
+            "aidiploma_evaluation_people_remaining", "People still to evaluate in open jobs"
+        )
+        last_seq = GaugeMetricFamily("aidiploma_outbox_last_seq", "Sequence of the newest event")
+        try:
+            with self.session_factory()() as session:
+                for state, count in session.execute(
+                    sa.select(WebhookDelivery.state, sa.func.count()).group_by(
+                        WebhookDelivery.state
+                    )
+                ):
+                    deliveries.add_metric([str(state)], count)
+                remaining = 0
+                for state, count, total, processed in session.execute(
+                    sa.select(
+                        EvaluationJob.state,
+                        sa.func.count(),
+                        sa.func.sum(EvaluationJob.total),
+                        sa.func.sum(EvaluationJob.processed),
+                    ).group_by(EvaluationJob.state)
+                ):
+                    jobs.add_metric([str(state)], count)
+                    if str(state) in ("queued", "running"):
+                        remaining += int(total or 0) - int(processed or 0)
+                progress.add_metric([], remaining)
+                last_seq.add_metric(
+                    [],
+                    session.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(OutboxEvent.seq), 0))
+                    ).scalar_one(),
+                )
+        except Exception:  # a scrape must never fail because the database is away
+            logger.warning("backlog metrics unavailable", exc_info=True)
+            return
+        yield from (deliveries, jobs, progress, last_seq)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -46,10 +48,17 @@ def authorize(
     return identity
 
 
+# LRS clients (xAPI Communication 4.0) and LMSs reporting SCORM results authenticate with
+# HTTP Basic: an API client's id and secret. Elsewhere only Bearer tokens are accepted.
+BASIC_AUTH_PATH_PREFIXES = ("/xapi/", "/integrations/scorm/")
+
+
 def _authenticate(request: Request, authorization: str | None) -> Identity:
     if not authorization:
         raise Unauthenticated("This endpoint needs a Bearer access token.", error=None)
     scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "basic" and request.url.path.startswith(BASIC_AUTH_PATH_PREFIXES):
+        return _authenticate_basic(request, token.strip())
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             "Use the Bearer scheme: 'Authorization: Bearer <token>'.", error="invalid_request"
@@ -69,6 +78,32 @@ def _authenticate(request: Request, authorization: str | None) -> Identity:
     return identity
 
 
+def _authenticate_basic(request: Request, credentials: str) -> Identity:
+    challenge = {"WWW-Authenticate": 'Basic realm="aidiploma"'}
+    try:
+        client_id, sep, secret = (
+            base64.b64decode(credentials, validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        sep = ""
+    if not sep:
+        raise Unauthenticated("Malformed Basic credentials.", error=None, headers=challenge)
+    session = getattr(request.state, "session", None)
+    if session is None:  # pragma: no cover - Basic is only offered on AppRoute routers
+        raise Unauthenticated("Basic credentials cannot be checked here.", error=None)
+    cache = getattr(request.app.state, "basic_credential_cache", None)
+    if cache is None:
+        cache = request.app.state.basic_credential_cache = service.BasicCredentialCache()
+    identity = service.authenticate_basic(session, client_id=client_id, secret=secret, cache=cache)
+    # A cached identity is re-checked against the client's active flag on every request.
+    if identity is None or not service.client_is_active(session, client_id=client_id):
+        raise Unauthenticated("Unknown client or wrong secret.", error=None, headers=challenge)
+    request.state.identity = identity
+    request.state.client_id = identity.client_id
+    session.info["actor"] = identity.client_id
+    return identity
+
+
 def require(scope: str) -> Any:
     """A route dependency demanding `scope` (documented in OpenAPI as an OAuth2 scope)."""
     if scope not in SCOPES:
@@ -85,3 +120,21 @@ def current_identity(request: Request) -> Identity:
 
 
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+async def authorize_without_session(
+    request: Request,
+    security_scopes: SecurityScopes,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Identity:
+    """`authorize` for hot read routes that run outside the per-request session: no thread
+    hop and no database here; such a route must check the client's active flag in its own
+    query (see app/certification/status_read.py)."""
+    return authorize(request, security_scopes, authorization)
+
+
+def require_on_hot_path(scope: str) -> Any:
+    """Like `require`, for routes that check the client's active flag themselves."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+    return Security(authorize_without_session, scopes=[scope])

@@ -35,6 +35,7 @@ SCOPES: dict[str, str] = {
     "reports:read": "Organisation-wide reports for HR, the board and risk & compliance",
     "reports:team": "A line manager's report about their own people only",
     "reports:aggregate": "Aggregated reports only, small groups suppressed (works council)",
+    "reports:manage": "Manage report schedules per audience (the reporting rhythm)",
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +125,59 @@ def authenticate_client(session: Session, *, client_id: str, secret: str) -> Api
     if client is None or not client.active:
         return None
     return client
+
+
+class BasicCredentialCache:
+    """Successful HTTP Basic verifications, kept briefly: argon2 takes ~50 ms per check and
+    LRS clients send the id and secret on every request. Keyed by a hash of id and secret,
+    so a wrong secret never hits; failures are never cached."""
+
+    def __init__(self, ttl_seconds: float = 30.0, max_entries: int = 1024) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Identity]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(client_id: str, secret: str) -> str:
+        return hashlib.sha256(f"{client_id}\0{secret}".encode()).hexdigest()
+
+    def get(self, client_id: str, secret: str) -> Identity | None:
+        key = self._key(client_id, secret)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            return entry[1]
+
+    def put(self, client_id: str, secret: str, identity: Identity) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[self._key(client_id, secret)] = (
+                time.monotonic() + self.ttl_seconds,
+                identity,
+            )
+
+
+def authenticate_basic(
+    session: Session, *, client_id: str, secret: str, cache: BasicCredentialCache
+) -> Identity | None:
+    """The identity of an API client sending its id and secret with HTTP Basic, or None."""
+    identity = cache.get(client_id, secret)
+    if identity is not None:
+        return identity
+    client = authenticate_client(session, client_id=client_id, secret=secret)
+    if client is None:
+        return None
+    identity = Identity(
+        client_id=client.client_id, scopes=frozenset(client.scopes), person_id=client.person_id
+    )
+    cache.put(client_id, secret, identity)
+    return identity
 
 
 def granted_scopes(client: ApiClient, requested: str | None) -> list[str] | None:

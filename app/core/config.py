@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     token_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
     signing_key_path: Path = DEFAULT_DATA_DIR / "keys" / "signing-key.pem"
 
+    # Where clients reach the service: the base of URLs inside signed diplomas (the issuer id,
+    # the credential status URL). Change it before issuing: it is signed into every diploma.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The organisation that issues the diplomas (the Open Badges issuer Profile's name).
+    organisation_name: str = "aidiploma"
+
     # An external identity provider (Entra ID, Keycloak) whose tokens are accepted too.
     external_issuer: str | None = None
     external_audience: str | None = None
@@ -41,6 +47,29 @@ class Settings(BaseSettings):
     # Run the outbox/jobs worker inside the API process. None: yes on SQLite, no otherwise.
     embedded_worker: bool | None = None
     worker_poll_seconds: float = 1.0
+
+    # Outgoing webhooks. Subscriptions may target private/loopback addresses only when this is
+    # true (an on-premises receiver); otherwise such URLs are refused (SSRF).
+    webhooks_allow_private: bool = False
+    # A subscription is disabled after this many consecutive failed attempts.
+    webhooks_disable_after_failures: int = Field(default=50, ge=1)
+    webhooks_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # How long the previous secret keeps signing after a rotation (default 24 h).
+    webhooks_rotation_overlap_seconds: int = Field(default=86400, ge=0, le=30 * 86400)
+    # Parallel HTTP requests per worker.
+    webhooks_delivery_concurrency: int = Field(default=8, ge=1, le=64)
+
+    # Smallest group shown in aggregates: works council reports suppress smaller groups and
+    # rollout feedback summaries hide the free text of smaller respondent groups.
+    min_group_size: int = Field(default=5, ge=1)
+
+    # xAPI: an actor's account {homePage, name} on this home page is the person with that
+    # employee number. Pulling from a remote LRS on a schedule when an endpoint is set.
+    xapi_account_homepage: str = "https://hr.example.org"
+    xapi_sync_endpoint: str | None = None
+    xapi_sync_key: str | None = None
+    xapi_sync_secret: str | None = None
+    xapi_sync_interval_seconds: float = Field(default=300.0, ge=5)
 
     @property
     def is_sqlite(self) -> bool:

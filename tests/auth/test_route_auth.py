@@ -15,6 +15,7 @@ PUBLIC_PATHS = {
     "/.well-known/jwks.json",
     "/oauth/token",
     "/credentials/verify",
+    "/credentials/status/{certification_id}",
 }
 
 
@@ -47,7 +48,11 @@ def test_every_protected_route_answers_401_without_token(client, app):
     for route, method in _protected_routes(app):
         response = client.request(method, _concrete(route.path))
         assert response.status_code == 401, (method, route.path, response.text)
-        assert response.headers["content-type"] == "application/problem+json"
+        # SCIM routes answer in the SCIM error format (RFC 7644 3.12).
+        expected = (
+            "application/scim+json" if route.path.startswith("/scim/") else "application/problem+json"
+        )
+        assert response.headers["content-type"] == expected
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -57,8 +62,11 @@ def test_every_protected_route_answers_403_with_a_token_lacking_its_scope(client
         response = client.request(method, _concrete(route.path), headers=headers)
         assert response.status_code == 403, (method, route.path, response.text)
         body = response.json()
-        assert body["type"].endswith("insufficient-scope")
-        assert body["required_scope"] in _declared_scopes(route.dependant)
+        if route.path.startswith("/scim/"):
+            assert body["status"] == "403"
+        else:
+            assert body["type"].endswith("insufficient-scope")
+            assert body["required_scope"] in _declared_scopes(route.dependant)
         assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
 

@@ -22,6 +22,7 @@ EVENT_TYPES: dict[str, str] = {
     "person.compliance_changed": "A person became compliant or non-compliant.",
     "competency_model.published": "A competency model version was published.",
     "evaluation.completed": "A bulk evaluation run finished.",
+    "report.published": "A scheduled report edition was published; `link` points to it.",
 }
 ALL_EVENTS = "*"
 PING_EVENT = "webhook.test"
