@@ -419,7 +419,10 @@ def deactivate_role(
 def batch_upsert_people(session: SessionDep, batch: PeopleBatch, partial: Partial = False) -> Any:
     """One transaction, a result per record; managers may be in the same batch.
     All-or-nothing (422 listing every bad record) unless partial=true."""
-    return service.batch_upsert_people(session, records=batch.records, partial=partial)
+    result = service.batch_upsert_people(session, records=batch.records, partial=partial)
+    # Already a validated BatchResult: serialise once instead of FastAPI validating it again
+    # (1,000 results per call is the normal case for sync jobs).
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @org_router.get(
