@@ -111,7 +111,7 @@ def require(scope: str) -> Any:
     return Security(authorize, scopes=[scope])
 
 
-def current_identity(request: Request) -> Identity:
+async def current_identity(request: Request) -> Identity:
     """The identity checked by the route's `require(...)`; use after it."""
     identity: Identity | None = getattr(request.state, "identity", None)
     if identity is None:  # pragma: no cover - a route without require() is a programming error
