@@ -370,7 +370,7 @@ def search_users(session: Session, *, body: Any, base_url: str) -> dict[str, Any
     if schemas is not None and SEARCH_REQUEST not in schemas:
         raise ScimError(400, f"A search body has the schema {SEARCH_REQUEST}.", "invalidSyntax")
     fields = {key.lower(): value for key, value in body.items()}
-    texts = {}
+    texts: dict[str, str | None] = {}
     for key in ("filter", "sortby", "sortorder"):
         value = fields.get(key)
         if value is not None and not isinstance(value, str):
@@ -378,7 +378,7 @@ def search_users(session: Session, *, body: Any, base_url: str) -> dict[str, Any
         texts[key] = value
     if texts["sortorder"] and texts["sortorder"].lower() not in ("ascending", "descending"):
         raise ScimError(400, "sortOrder is ascending or descending.", "invalidValue")
-    numbers = {}
+    numbers: dict[str, int | None] = {}
     for key, default in (("startindex", 1), ("count", None)):
         value = fields.get(key, default)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
@@ -387,7 +387,7 @@ def search_users(session: Session, *, body: Any, base_url: str) -> dict[str, Any
     return list_users(
         session,
         filter_text=texts["filter"],
-        start_index=numbers["startindex"],
+        start_index=numbers["startindex"] or 1,
         count=numbers["count"],
         sort_by=texts["sortby"],
         sort_order=texts["sortorder"],
