@@ -125,26 +125,94 @@ def _top(counts: dict[str, int]) -> list[MissingCompetency]:
     return [MissingCompetency(competency=c, people=n) for c, n in ranked]
 
 
-def _coverage_query(
-    membership: sa.Subquery,
-    filters: ReportFilters,
-    flags: scope.RequirementFlags | None,
-    tiers: list[str],
-) -> sa.Select[Any]:
-    statement = (
-        sa.select(
-            membership.c.key,
-            *status_measures(filters.today),
-            *scope.coverage_columns(flags, tiers, filters.today),
+def _role_membership(session: Session, group_by: GroupBy, filters: ReportFilters) -> sa.Subquery:
+    """(person_id, key) for the groupings through current role assignments, once per person
+    and group: by role the primary key of person_role already gives that; by job family or
+    risk class a person's roles are first folded into their groups (a narrow GROUP BY over
+    person_role, before anything is joined to it). A role or job family filter also narrows
+    the assignments grouped, so only the filtered roles' groups are shown."""
+    role_id = col(PersonRole.role_id)
+    conditions = [scope.current_role(filters.today)]
+    if filters.role_id is not None:
+        conditions.append(role_id == filters.role_id)
+    source: Any = PersonRole
+    if group_by == GroupBy.job_family or filters.job_family_id is not None:
+        source = sa.join(PersonRole, Role, col(Role.id) == role_id)
+    if filters.job_family_id is not None:
+        conditions.append(col(Role.job_family_id) == filters.job_family_id)
+    person_id = col(PersonRole.person_id).label("person_id")
+    if group_by == GroupBy.role:
+        return (
+            sa.select(person_id, role_id.label("key"))
+            .select_from(source)
+            .where(*conditions)
+            .subquery("membership")
         )
-        .select_from(membership)
-        .outerjoin(PersonStatus, col(PersonStatus.person_id) == membership.c.person_id)
+    if group_by == GroupBy.job_family:
+        key: Any = col(Role.job_family_id)
+    else:  # risk_class: the register's effective class of each role, mapped in SQL
+        classes = registry_service.all_role_risk_classes(session)
+        key = (
+            sa.case(*((role_id == r, c) for r, c in classes.items()), else_="minimal")
+            if classes
+            else sa.literal("minimal")
+        )
+    return (
+        sa.select(person_id, key.label("key"))
+        .select_from(source)
+        .where(*conditions)
+        .group_by(col(PersonRole.person_id), key)
+        .subquery("membership")
+    )
+
+
+def _coverage_statement(
+    session: Session, group_by: GroupBy, filters: ReportFilters
+) -> tuple[sa.Select[Any], scope.RequirementFlags | None, list[str]]:
+    """One statement for the whole report. A materialized CTE holds one row of 0/1 flags per
+    person of the population: the status expressions, evaluated once per person, and the
+    evidence flags of the non-compliant people in scope (one GROUP BY over their evidence).
+    The groups sum those rows; for the groupings through roles a second SELECT of the same
+    statement (UNION ALL) sums them once per person for the total, as a person may hold
+    roles in several groups."""
+    today = filters.today
+    flags = scope.requirement_flags(session, filters=filters, today=today)
+    tiers = sorted(flags.required) if flags else []
+    rows = (
+        sa.select(
+            col(Person.id).label("person_id"),
+            col(Person.org_unit_id).label("org_unit_id"),
+            col(Person.location_id).label("location_id"),
+            *scope.person_flags(today),
+            *(
+                sa.func.coalesce(flags.flags.c[f"s{i}"], 0).label(f"s{i}")
+                for i in range(len(flags.competencies) if flags else 0)
+            ),
+        )
+        .outerjoin(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
+        .where(*scope.person_conditions(filters))
     )
     if flags is not None:
-        statement = statement.outerjoin(
-            flags.flags, flags.flags.c.person_id == membership.c.person_id
-        )
-    return statement.group_by(membership.c.key)
+        rows = rows.outerjoin(flags.flags, flags.flags.c.person_id == col(Person.id))
+    people = scope.materialized(rows.cte("report_people"), session)
+
+    def summed(key: Any, total: int) -> sa.Select[Any]:
+        return sa.select(
+            key.label("key"),
+            sa.literal(total).label("is_total"),
+            *scope.coverage_columns(people, flags, tiers),
+        ).select_from(people)
+
+    if group_by in (GroupBy.org_unit, GroupBy.location):
+        key = people.c[f"{group_by}_id"]
+        return summed(key, 0).group_by(key), flags, tiers
+    membership = _role_membership(session, group_by, filters)
+    groups = (
+        summed(membership.c.key, 0)
+        .join(membership, membership.c.person_id == people.c.person_id)
+        .group_by(membership.c.key)
+    )
+    return sa.union_all(groups, summed(sa.null(), 1)), flags, tiers  # type: ignore[return-value]
 
 
 def _coverage_values(
@@ -181,23 +249,22 @@ def _coverage_group(values: dict[str, Any], **label: Any) -> CoverageGroup:
 
 def coverage(session: Session, *, filters: ReportFilters, group_by: GroupBy) -> CoverageReport:
     """People in scope, required tier, certified, expiring, expired and compliant per group,
-    and the competencies most often missing: one GROUP BY over person_status, with the
-    evidence of non-compliant people pre-aggregated to one row of flags per person."""
-    today = filters.today
-    flags = scope.requirement_flags(session, today=today)
-    tiers = sorted(flags.required) if flags else []
-    membership = _membership(session, group_by, filters)
-    grouped = [
-        (row.key, _coverage_values(row, flags, tiers))
-        for row in session.execute(_coverage_query(membership, filters, flags, tiers)).all()
-    ]
-    if group_by in (GroupBy.org_unit, GroupBy.location):
-        # Each person is in exactly one group: the total is the sum of the groups.
+    and the competencies most often missing: one statement (see _coverage_statement)."""
+    statement, flags, tiers = _coverage_statement(session, group_by, filters)
+    if session.connection().dialect.name == "postgresql":
+        # The planner cannot see that the CTEs hold one row per person and overestimates the
+        # joins by orders of magnitude; above jit_above_cost it then spends seconds compiling
+        # a statement that runs in a fraction of that. Off for this transaction only.
+        session.execute(sa.text("SET LOCAL jit = off"))
+    grouped, total_values = [], None
+    for row in session.execute(statement).all():
+        if row.is_total:
+            total_values = _coverage_values(row, flags, tiers)
+        else:
+            grouped.append((row.key, _coverage_values(row, flags, tiers)))
+    if total_values is None:
+        # By org unit or location each person is in exactly one group: the groups add up.
         total_values = _sum_values([values for _key, values in grouped])
-    else:  # a person may hold roles in several groups: count them once
-        everyone = scope.population(filters).add_columns(sa.literal("*").label("key")).subquery()
-        row = session.execute(_coverage_query(everyone, filters, flags, tiers)).one_or_none()
-        total_values = _coverage_values(row, flags, tiers) if row else _sum_values([])
     labels = _labels(session, group_by, [key for key, _values in grouped])
     groups = []
     for group_key, values in grouped:
