@@ -55,6 +55,8 @@ def test_concurrent_commits_are_seen_in_order_without_gaps(database):
             sa.select(sa.func.coalesce(sa.func.max(OutboxEvent.seq), 0))
         ).scalar_one()
     last_start = last
+    for thread in threads:  # only now: every event of the test comes after `last`
+        thread.start()
     while any(thread.is_alive() for thread in threads):
         poll()
     for thread in threads:
