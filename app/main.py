@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from app import api
 from app.auth.tokens import ExternalJWKS, TokenVerifier
-from app.certification.status_read import StatusReader
+from app.certification.status_read import ServerReads, StatusReader
 from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_db_engine, make_session_factory
@@ -182,6 +182,8 @@ def create_app(
 
     registry.register(BacklogCollector(lambda: app.state.session_factory))  # type: ignore[arg-type]
     app.state.status_reader = StatusReader(engine.dialect)
+    if engine.dialect.name != "sqlite":
+        app.state.status_server_reads = ServerReads(engine)
     app.state.head_revision = migrations.head_revision()
 
     install_error_handlers(app)

@@ -9,9 +9,12 @@ read time, so nothing here can go stale after a write.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -189,3 +192,40 @@ def raw_connection(session_factory: Any) -> Iterator[Any]:
             connection.close()  # back to the pool, which rolls back the read
     else:
         yield bind.connection.driver_connection
+
+
+class ServerReads:
+    """Status reads against a server database on a few threads of their own, each keeping
+    one autocommit connection: one network round trip per read (a pool checkout would add
+    a liveness ping and a rollback), and the event loop never waits on the network."""
+
+    def __init__(self, engine: sa.Engine, *, workers: int = 8) -> None:
+        self.engine = engine
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status-read")
+        self.local = threading.local()
+
+    def _connection(self) -> Any:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            pooled = self.engine.raw_connection()
+            connection = pooled.driver_connection
+            pooled.detach()  # ours for the life of this thread
+            connection.rollback()  # leave any transaction the pool's ping opened
+            connection.autocommit = True
+            self.local.connection = connection
+        return connection
+
+    def run(self, read: Callable[[Any], Any]) -> Any:
+        try:
+            return read(self._connection())
+        except Exception:
+            # A connection the server dropped: open a fresh one and try once more.
+            stale = getattr(self.local, "connection", None)
+            self.local.connection = None
+            if stale is not None:
+                with suppress(Exception):
+                    stale.close()
+            return read(self._connection())
+
+    async def __call__(self, read: Callable[[Any], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.run, read)
