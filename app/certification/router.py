@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from app.auth.dependencies import CurrentIdentity, require, require_on_hot_path
+from app.auth.service import Identity
 from app.certification import jobs, service
 from app.certification.models import CertificationEventKind
 from app.certification.schemas import (
@@ -151,13 +152,16 @@ status_router = APIRouter(tags=["certifications"])
     "/people/{person_key}/certification",
     summary="A person's diploma status",
     response_model=CertificationStatus,
-    dependencies=[require_on_hot_path("certifications:read")],
     responses={
         304: {"description": "Not modified (If-None-Match)"},
         **problem_responses(401, 403, 404),
     },
 )
-async def get_status(request: Request, person_key: str, identity: CurrentIdentity) -> Any:
+async def get_status(
+    request: Request,
+    person_key: str,
+    identity: Annotated[Identity, require_on_hot_path("certifications:read")],
+) -> Any:
     """Held tier, status, valid until, compliant and the required tier, as of today.
 
     Send the ETag back in If-None-Match to get a 304 while nothing changed; the ETag
