@@ -9,6 +9,7 @@ compliance changes leave through the outbox in the same transaction.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,7 +34,7 @@ from app.competencies.schemas import TierContent, VersionContent
 from app.core import audit, clock, outbox
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.evidence import service as evidence_service
-from app.org.models import Person, PersonRole
+from app.org.models import JobFamily, Person, PersonRole, Role
 
 # Days to reach a tier after starting in a role (or being hired) when the tier sets none:
 # the first tier within 60 days, higher tiers within six months (issue 5, item 5).
@@ -79,11 +80,89 @@ def current_version(session: Session) -> CompetencyModelVersion | None:
     return row
 
 
-def load_context(session: Session) -> ModelContext | None:
-    version = current_version(session)
+# A published version's content is frozen (edits need a draft), so it is read once per
+# version and process: loading it costs ~10 queries, and LMS batches evaluate on every
+# request. Keyed by id, edit counter and publication time, so content read inside a publish
+# that rolled back is not reused for a later, different publication of that version.
+@dataclass(frozen=True)
+class _FrozenVersion:
+    """What never changes in a published version: its content and its role assignments."""
+
+    content: VersionContent
+    by_role: dict[uuid.UUID, Any]
+    by_family: dict[uuid.UUID, Any]
+    extras: list[Any]
+
+
+_CONTENT_CACHE: dict[tuple[uuid.UUID, int, datetime | None], _FrozenVersion] = {}
+_CONTENT_CACHE_LOCK = threading.Lock()
+
+
+def _transient(row: Any) -> Any:
+    """A copy not bound to the session, so it can outlive it (the originals expire)."""
+    columns = [c.key for c in type(row).__table__.columns]
+    return type(row)(**{k: getattr(row, k) for k in columns})
+
+
+def _read_frozen(session: Session, version: CompetencyModelVersion) -> _FrozenVersion:
+    by_role, by_family = requirement_service._explicit(session, version_id=version.id)
+    return _FrozenVersion(
+        content=competency_service.version_content(session, version=version),
+        by_role={k: _transient(v) for k, v in by_role.items()},
+        by_family={k: _transient(v) for k, v in by_family.items()},
+        extras=[_transient(e) for e in requirement_service._extras(session, version_id=version.id)],
+    )
+
+
+def _frozen(session: Session, version: CompetencyModelVersion) -> _FrozenVersion:
+    if version.status != VersionStatus.published:
+        return _read_frozen(session, version)
+    key = (version.id, version.version, version.published_at)
+    with _CONTENT_CACHE_LOCK:
+        frozen = _CONTENT_CACHE.get(key)
+    if frozen is None:
+        frozen = _read_frozen(session, version)
+        with _CONTENT_CACHE_LOCK:
+            if len(_CONTENT_CACHE) >= 16:
+                _CONTENT_CACHE.clear()
+            _CONTENT_CACHE[key] = frozen
+    return frozen
+
+
+def published_content(session: Session, *, version: CompetencyModelVersion) -> VersionContent:
+    """The content of a version, cached while it is published (read-only: do not mutate)."""
+    return _frozen(session, version).content
+
+
+def _role_requirements(
+    session: Session, version: CompetencyModelVersion, frozen: _FrozenVersion
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """requirement_service.role_requirements without re-reading what the published version
+    froze; the register, roles and job families are read fresh (they change any time)."""
+    families = session.execute(sa.select(JobFamily.id, JobFamily.key)).all()  # type: ignore[call-overload]
+    rctx = requirement_service._Context(
+        version=version,
+        content=frozen.content,
+        facts=requirement_service.register_facts(session),
+        by_role=frozen.by_role,
+        by_family=frozen.by_family,
+        extras=frozen.extras,
+        family_keys={f[0]: f[1] for f in families},
+    )
+    roles = session.exec(select(Role).where(Role.active == True)).all()  # noqa: E712
+    return {role.id: requirement_service._requirement(rctx, role) for role in roles}
+
+
+def load_context(
+    session: Session, *, version: CompetencyModelVersion | None = None
+) -> ModelContext | None:
+    """The current model prepared for evaluation; `version`: the current_version() the
+    caller already read in this transaction (saves the query)."""
+    version = version or current_version(session)
     if version is None:
         return None
-    content = competency_service.version_content(session, version=version)
+    frozen = _frozen(session, version)
+    content = frozen.content
     level_rank = {level.key: index + 1 for index, level in enumerate(content.levels)}
     tier_requirements = {
         tier.key: [
@@ -99,7 +178,7 @@ def load_context(session: Session) -> ModelContext | None:
         tiers=list(content.tiers),
         tier_rank={tier.key: index + 1 for index, tier in enumerate(content.tiers)},
         tier_requirements=tier_requirements,
-        role_requirements=requirement_service.role_requirements(session, version=version),
+        role_requirements=_role_requirements(session, version, frozen),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.certification import service as certification_service
-from app.competencies.models import ActivityMapping
+from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
@@ -233,11 +234,20 @@ def store(
         for row, statement in zip(rows, new, strict=True)
         if row["verb_id"] != derivation.VOIDED and row["id"] not in voided_ids
     ]
-    _track_unmapped(session, parsed, now)
+    # The model version is read once per request, and only when a statement may need it.
+    version = (
+        certification_service.current_version(session)
+        if any(p.activity_id for p in parsed) or resolved or people
+        else None
+    )
+    mapping_index = _mapping_index(session, version)
+    _track_unmapped(session, parsed, now, mapping_index)
     # Statements stored earlier for actors this batch resolved (the person appeared since).
     earlier = _attach_pending(session, resolved)
-    people |= _derive(session, [p for p in parsed if p.person_id] + earlier, actor=actor)
-    _evaluate(session, people, actor=actor)
+    people |= _derive(
+        session, [p for p in parsed if p.person_id] + earlier, actor=actor, index=mapping_index
+    )
+    _evaluate(session, people, actor=actor, version=version)
     return ids
 
 
@@ -304,24 +314,53 @@ def _void(session: Session, targets: set[uuid.UUID], *, actor: str | None) -> se
     return set()
 
 
-def _mapping_index(session: Session) -> derivation.MappingIndex | None:
-    version = certification_service.current_version(session)
+_UNSET: Any = object()
+
+# Mappings of a published version never change (edits need a draft): one read per
+# version and process. Keyed like certification_service.published_content.
+_INDEX_CACHE: dict[tuple[uuid.UUID, int, datetime | None], derivation.MappingIndex] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _mapping_index(
+    session: Session, version: CompetencyModelVersion | None = _UNSET
+) -> derivation.MappingIndex | None:
+    if version is _UNSET:
+        version = certification_service.current_version(session)
     if version is None:
         return None
-    mappings = session.exec(
-        select(ActivityMapping).where(ActivityMapping.version_id == version.id)
-    ).all()
-    return derivation.MappingIndex(mappings)
+    key = (version.id, version.version, version.published_at)
+    with _INDEX_LOCK:
+        index = _INDEX_CACHE.get(key)
+    if index is None:
+        mappings = session.exec(
+            select(ActivityMapping).where(ActivityMapping.version_id == version.id)
+        ).all()
+        # Transient copies: the cached index outlives this session.
+        columns = [c.key for c in ActivityMapping.__table__.columns]  # type: ignore[attr-defined]
+        index = derivation.MappingIndex(
+            ActivityMapping(**{k: getattr(m, k) for k in columns}) for m in mappings
+        )
+        with _INDEX_LOCK:
+            if len(_INDEX_CACHE) >= 16:
+                _INDEX_CACHE.clear()
+            _INDEX_CACHE[key] = index
+    return index
 
 
 def _derive(
-    session: Session, targets: list[derivation.Parsed], *, actor: str | None
+    session: Session,
+    targets: list[derivation.Parsed],
+    *,
+    actor: str | None,
+    index: derivation.MappingIndex | None = _UNSET,
 ) -> set[uuid.UUID]:
     """Record the evidence these statements produce; returns the people who got some."""
     targets = [t for t in targets if t.activity_id and t.verb_id != derivation.VOIDED]
     if not targets:
         return set()
-    index = _mapping_index(session)
+    if index is _UNSET:
+        index = _mapping_index(session)
     if index is None:
         return set()
     cmi5 = [t for t in targets if t.is_cmi5 and index.match(t.activity_id or "")]
@@ -344,17 +383,30 @@ def _derive(
     return {item.person_id for item in items}
 
 
-def _evaluate(session: Session, people: set[uuid.UUID], *, actor: str | None) -> None:
+def _evaluate(
+    session: Session,
+    people: set[uuid.UUID],
+    *,
+    actor: str | None,
+    version: CompetencyModelVersion | None = None,
+) -> None:
     if people:
-        certification_service.evaluate_people(session, person_ids=sorted(people), actor=actor)
+        ctx = certification_service.load_context(session, version=version)
+        certification_service.evaluate_people(
+            session, person_ids=sorted(people), actor=actor, ctx=ctx
+        )
 
 
-def _track_unmapped(session: Session, parsed: list[derivation.Parsed], now: datetime) -> None:
+def _track_unmapped(
+    session: Session,
+    parsed: list[derivation.Parsed],
+    now: datetime,
+    index: derivation.MappingIndex | None,
+) -> None:
     """Count activity ids no mapping matches, for GET /xapi/unmapped-activities."""
     seen = Counter(p.activity_id for p in parsed if p.activity_id)
     if not seen:
         return
-    index = _mapping_index(session)
     unmapped = {a: n for a, n in seen.items() if a and (index is None or not index.match(a))}
     if not unmapped:
         return
