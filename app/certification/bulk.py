@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.certification import rules, service
@@ -344,6 +346,26 @@ def _required_by_person(
     return required, extras_met
 
 
+def _dialect_insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
+def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
+    """Serialise concurrent evaluations of the same people (two LMS batches for one person):
+    row locks on their person rows, taken in id order so two batches cannot deadlock.
+    SQLite needs none: its write lock already serialises writers."""
+    if session.get_bind().dialect.name != "postgresql" or not person_ids:
+        return
+    session.execute(
+        sa.select(Person.id)
+        .where(Person.id.in_(sorted(set(person_ids))))  # type: ignore[attr-defined]
+        .order_by(Person.id)
+        .with_for_update()
+    ).all()
+
+
 def evaluate_everyone(
     session: Session,
     *,
@@ -352,6 +374,8 @@ def evaluate_everyone(
     actor: str | None = None,
 ) -> BulkResult:
     """Evaluate everyone (or these people) in a few set-based queries and bulk writes."""
+    if person_ids is not None:
+        lock_people(session, person_ids)
     now = clock.now()
     today = now.date()
     result = BulkResult()
@@ -712,6 +736,15 @@ def _write_certifications(
     pending = session.info.pop("bulk_status", None)
     if pending:
         if pending["insert"]:
-            session.execute(sa.insert(PersonStatus), pending["insert"])
+            # Another transaction may have created the row since it was read: then update it.
+            insert = _dialect_insert(session)(PersonStatus)
+            columns = [c for c in pending["insert"][0] if c != "person_id"]
+            session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["person_id"],
+                    set_={column: insert.excluded[column] for column in columns},
+                ),
+                pending["insert"],
+            )
         if pending["update"]:
             session.execute(sa.update(PersonStatus), pending["update"])

@@ -289,6 +289,9 @@ def evaluate_person(
     session: Session, *, person: Person, ctx: ModelContext, actor: str | None = None
 ) -> PersonEvaluation:
     """Evaluate one person now: award or renew what they meet, refresh their status row."""
+    from app.certification.bulk import lock_people  # bulk builds on this module
+
+    lock_people(session, [person.id])
     now = clock.now()
     today = now.date()
     evidence = _evidence_of(session, person.id, ctx)
