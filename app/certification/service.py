@@ -849,14 +849,31 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 def gaps(session: Session, *, person: Person) -> dict[str, Any]:
-    """What stands between a person and compliance, with the training offer for each gap."""
+    """What stands between a person and compliance, with the training offer for each gap.
+
+    A read: the rules run on the person's evidence in memory; nothing is awarded or written
+    (evidence changes and the worker's catch-up keep the stored status current)."""
     ctx = require_context(session)
-    today = clock.now().date()
+    now = clock.now()
+    today = now.date()
     required_tier, due_date, extras = _required(session, person, ctx, today)
-    evaluation = evaluate_person(session, person=person, ctx=ctx)
+    evidence = _evidence_of(session, person.id, ctx)
+    tier_results: list[rules.RequirementResult] = []
+    if required_tier is not None:
+        validity = next(t.validity_months for t in ctx.tiers if t.key == required_tier) or 24
+        tier_results = list(
+            rules.evaluate_tier(
+                ctx.tier_requirements[required_tier], evidence, now=now, validity_months=validity
+            ).results
+        )
+    required_results = tier_results + [
+        rules.evaluate_requirement(r, evidence, now=now, max_age_months=_max_validity(ctx))
+        for r in extras
+    ]
+    stored = session.get(PersonStatus, person.id) or PersonStatus(person_id=person.id)
     mappings = ctx.content.activity_mappings
     items = []
-    for result in evaluation.required_competencies:
+    for result in required_results:
         if result.met:
             continue
         requirement = result.requirement
@@ -885,7 +902,7 @@ def gaps(session: Session, *, person: Person) -> dict[str, Any]:
                 "activities": offer,
             }
         )
-    derived = derive(evaluation.status, today)
+    derived = derive(stored, today)
     return {
         "person_id": person.id,
         "employee_number": person.employee_number,

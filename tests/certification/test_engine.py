@@ -381,3 +381,33 @@ def test_status_read_refuses_deactivated_clients_and_unknown_keys(setup):
     assert (
         s["client"].get("/people/employee:NOPE/certification", headers=headers).status_code == 401
     )
+
+
+def test_gaps_is_a_read_and_awards_nothing(setup):
+    """GET /people/{key}/gaps runs the rules in memory; awarding is left to writes and jobs."""
+    from datetime import timedelta as days
+
+    from sqlmodel import select
+
+    from app.certification.models import Certification
+    from app.evidence.models import Evidence
+
+    s = setup
+    s["db"].add(
+        Evidence(
+            person_id=s["person"].id,
+            competency_key="ai-policy",
+            level_key="basic",
+            assessment_form="knowledge_test",
+            source="import",
+            occurred_at=s["clock"].at - days(days=3),
+            score_scaled=0.9,
+        )
+    )
+    s["db"].flush()
+    gaps = s["client"].get(f"/people/{s['person'].id}/gaps", headers=s["headers"]).json()
+    assert [g["competency"] for g in gaps["gaps"]] == ["checking-output"]
+    awarded = (
+        s["db"].exec(select(Certification).where(Certification.person_id == s["person"].id)).all()
+    )
+    assert awarded == []
