@@ -172,16 +172,17 @@ async def get_status(
     factory = request.app.state.session_factory
     server_reads = getattr(request.app.state, "status_server_reads", None)
 
-    def read_on(connection: Any) -> tuple[dict[str, Any] | None, bool]:
-        return reader.read(connection, person_key, client_id=identity.client_id, today=today)
-
     if server_reads is not None and factory.kw["bind"] is server_reads.engine:
-        # A server database: one round trip on a dedicated connection, off the event loop.
-        body, client_active = await server_reads(read_on)
+        # A server database: one round trip awaited on the event loop.
+        body, client_active = await server_reads.read(
+            reader, person_key, client_id=identity.client_id, today=today
+        )
     else:
         # SQLite (microseconds, inline beats a thread hop) or a test's joined connection.
         with raw_connection(factory) as connection:
-            body, client_active = read_on(connection)
+            body, client_active = reader.read(
+                connection, person_key, client_id=identity.client_id, today=today
+            )
     if identity.source == "local" and not client_active:
         raise Unauthenticated("The client of this token is deactivated or unknown.")
     if body is None:

@@ -10,10 +10,8 @@ read time, so nothing here can go stale after a write.
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
@@ -91,10 +89,8 @@ class StatusReader:
             return sql, lambda params: tuple(params[name] for name in order)
         return sql, lambda params: params
 
-    def read(
-        self, dbapi_connection: Any, key: str, *, client_id: str, today: date
-    ) -> tuple[dict[str, Any] | None, bool]:
-        """(status document or None when nobody has this key, whether the client is active)."""
+    def plan(self, key: str, *, client_id: str) -> tuple[str, Any] | None:
+        """The statement and parameters reading this key; None for a malformed key."""
         prefix, sep, value = key.partition(":")
         parsed: Any
         if sep and prefix in ("employee", "email"):
@@ -103,31 +99,42 @@ class StatusReader:
             try:
                 kind, parsed = "id", uuid.UUID(key)
             except ValueError:
-                return None, self._client_active(dbapi_connection, client_id)
+                return None
             if self.sqlite:
                 parsed = parsed.hex  # SQLAlchemy stores UUIDs as 32 hex digits on SQLite
         sql, params = self._statements[kind]
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, params({"value": parsed, "client_id": client_id}))
-            names = [d[0] for d in cursor.description]
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
-            return None, self._client_active(dbapi_connection, client_id)
+        return sql, params({"value": parsed, "client_id": client_id})
+
+    def client_plan(self, client_id: str) -> tuple[str, Any]:
+        sql, params = self._client_only
+        return sql, params({"client_id": client_id})
+
+    def finish(self, names: list[str], row: Any, today: date) -> tuple[dict[str, Any], bool]:
         values = {name: self._convert(name, value) for name, value in zip(names, row, strict=True)}
         return _document(values, today), bool(values["client_active"])
 
-    def _client_active(self, dbapi_connection: Any, client_id: str) -> bool:
-        sql, params = self._client_only
+    def read(
+        self, dbapi_connection: Any, key: str, *, client_id: str, today: date
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """(status document or None when nobody has this key, whether the client is active)."""
+        planned = self.plan(key, client_id=client_id)
+        if planned is not None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(*planned)
+                names = [d[0] for d in cursor.description]
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            if row is not None:
+                return self.finish(names, row, today)
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(sql, params({"client_id": client_id}))
-            row = cursor.fetchone()
+            cursor.execute(*self.client_plan(client_id))
+            active = cursor.fetchone()
         finally:
             cursor.close()
-        return bool(row and row[0])
+        return None, bool(active and active[0])
 
     def _convert(self, name: str, value: Any) -> Any:
         if value is None or not self.sqlite:
@@ -194,38 +201,68 @@ def raw_connection(session_factory: Any) -> Iterator[Any]:
         yield bind.connection.driver_connection
 
 
-class ServerReads:
-    """Status reads against a server database on a few threads of their own, each keeping
-    one autocommit connection: one network round trip per read (a pool checkout would add
-    a liveness ping and a rollback), and the event loop never waits on the network."""
+class AsyncServerReads:
+    """Status reads on PostgreSQL without a thread: a few psycopg async connections in
+    autocommit mode, kept per event loop, so a read is one round trip awaited on the loop."""
 
-    def __init__(self, engine: sa.Engine, *, workers: int = 8) -> None:
+    def __init__(self, engine: sa.Engine, *, size: int = 8) -> None:
         self.engine = engine
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status-read")
-        self.local = threading.local()
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self.size = size
+        self._pools: dict[asyncio.AbstractEventLoop, tuple[asyncio.Queue[Any], list[int]]] = {}
 
-    def _connection(self) -> Any:
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            pooled = self.engine.raw_connection()
-            connection = pooled.driver_connection
-            pooled.detach()  # ours for the life of this thread
-            connection.rollback()  # leave any transaction the pool's ping opened
-            connection.autocommit = True
-            self.local.connection = connection
-        return connection
+    async def _acquire(self) -> Any:
+        import psycopg
 
-    def run(self, read: Callable[[Any], Any]) -> Any:
-        try:
-            return read(self._connection())
-        except Exception:
-            # A connection the server dropped: open a fresh one and try once more.
-            stale = getattr(self.local, "connection", None)
-            self.local.connection = None
-            if stale is not None:
-                with suppress(Exception):
-                    stale.close()
-            return read(self._connection())
+        loop = asyncio.get_running_loop()
+        idle, created = self._pools.setdefault(loop, (asyncio.Queue(), [0]))
+        if idle.empty() and created[0] < self.size:
+            created[0] += 1
+            try:
+                return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            except BaseException:
+                created[0] -= 1
+                raise
+        return await idle.get()
 
-    async def __call__(self, read: Callable[[Any], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self.run, read)
+    def _release(self, connection: Any, *, broken: bool) -> None:
+        idle, created = self._pools[asyncio.get_running_loop()]
+        if broken or connection.closed:
+            created[0] -= 1
+            with suppress(Exception):
+                asyncio.get_running_loop().create_task(connection.close())
+        else:
+            idle.put_nowait(connection)
+
+    async def read(
+        self, reader: StatusReader, key: str, *, client_id: str, today: date
+    ) -> tuple[dict[str, Any] | None, bool]:
+        for attempt in (1, 2):  # a connection the server dropped: once more on a fresh one
+            connection = await self._acquire()
+            broken = True
+            try:
+                result = await self._read(connection, reader, key, client_id, today)
+                broken = False
+                return result
+            except Exception:
+                if attempt == 2:
+                    raise
+            finally:
+                self._release(connection, broken=broken)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _read(
+        connection: Any, reader: StatusReader, key: str, client_id: str, today: date
+    ) -> tuple[dict[str, Any] | None, bool]:
+        planned = reader.plan(key, client_id=client_id)
+        if planned is not None:
+            cursor = await connection.execute(*planned)
+            row = await cursor.fetchone()
+            if row is not None:
+                return reader.finish([d[0] for d in cursor.description], row, today)
+        cursor = await connection.execute(*reader.client_plan(client_id))
+        active = await cursor.fetchone()
+        return None, bool(active and active[0])
