@@ -393,6 +393,7 @@ def evaluate_everyone(
 
     new_certifications: list[dict[str, Any]] = []
     superseded: list[dict[str, Any]] = []
+    status_after: dict[uuid.UUID, dict[str, Any]] = {}  # for the payload of award events
     for person_id, (employee_number, active) in people.items():
         met = {k: v for k, v in completions.get(person_id, {}).items() if v.met}
         held = certifications.get(person_id, [])
@@ -430,6 +431,9 @@ def evaluate_everyone(
             result.person_ids_changed.append(person_id)
             before = service.derive(old, today) if old else None
             after = service.derive(PersonStatus(**new_status), today)
+            status_after[person_id] = {
+                key: after[key] for key in ("status", "compliant", "required_tier")
+            }
             new_status["version"] = (old.version if old else 0) + 1
             _upsert_status(session, new_status, exists=old is not None)
             if before is None or before["compliant"] != after["compliant"]:
@@ -444,7 +448,9 @@ def evaluate_everyone(
                     },
                 )
         result.evaluated += 1
-    _write_certifications(session, ctx, new_certifications, superseded, people, now, actor)
+    _write_certifications(
+        session, ctx, new_certifications, superseded, people, now, actor, status_after
+    )
     return result
 
 
@@ -676,6 +682,7 @@ def _write_certifications(
     people: dict[uuid.UUID, tuple[str, bool]],
     now: datetime,
     actor: str | None,
+    status_after: dict[uuid.UUID, dict[str, Any]],
 ) -> None:
     if superseded:
         session.execute(
@@ -720,6 +727,7 @@ def _write_certifications(
                 event_type=f"certification.{event}",
                 ordering_key=str(row["person_id"]),
                 data={
+                    **status_after.get(row["person_id"], {}),
                     "person_id": str(row["person_id"]),
                     "employee_number": employee_number,
                     "certification_id": str(row["id"]),

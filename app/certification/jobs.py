@@ -241,7 +241,13 @@ def emit_expiry_events(session: Session) -> dict[str, int]:
                 session,
                 event_type=f"certification.{kind.value}",
                 ordering_key=str(person.id),
-                data=service.hr_payload(person, certification, ctx=None),
+                data=service.hr_payload(
+                    person,
+                    certification,
+                    ctx=None,
+                    status=session.get(PersonStatus, person.id),
+                    today=today,
+                ),
             )
         counts[kind.value] = len(rows)
     return counts

@@ -499,20 +499,58 @@ def _create_certification(
         action=str(kind_of_event),
         after=_audit_view(certification),
     )
-    outbox.emit(
-        session,
-        event_type=f"certification.{kind_of_event}",
-        ordering_key=str(person.id),
-        data=hr_payload(person, certification, ctx=ctx),
-    )
+    _queue_event(session, f"certification.{kind_of_event}", person, certification, ctx)
     return certification
 
 
+def _queue_event(
+    session: Session,
+    event_type: str,
+    person: Person,
+    certification: Certification,
+    ctx: ModelContext | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Certification events wait for the person's new status (HR stores both together); the
+    evaluation that follows every change emits them (see flush_events)."""
+    session.info.setdefault("certification_events", []).append(
+        (event_type, person, certification, ctx, extra or {})
+    )
+
+
+def flush_events(session: Session) -> None:
+    """Emit queued certification events with the person's status as stored now."""
+    today = clock.now().date()
+    for event_type, person, certification, ctx, extra in session.info.pop(
+        "certification_events", []
+    ):
+        status = session.get(PersonStatus, person.id)
+        outbox.emit(
+            session,
+            event_type=event_type,
+            ordering_key=str(person.id),
+            data={
+                **hr_payload(person, certification, ctx=ctx, status=status, today=today),
+                **extra,
+            },
+        )
+
+
 def hr_payload(
-    person: Person, certification: Certification, *, ctx: ModelContext | None
+    person: Person,
+    certification: Certification,
+    *,
+    ctx: ModelContext | None,
+    status: PersonStatus | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """What HR stores on the employee record (issue 7, item 6)."""
+    """What HR stores on the employee record (issue 7, item 6): the diploma, and the person's
+    status, compliance and required tier as they stand after the change."""
+    derived = derive(status, today or clock.now().date()) if status is not None else {}
     return {
+        "status": derived.get("status"),
+        "compliant": derived.get("compliant"),
+        "required_tier": derived.get("required_tier"),
         "person_id": str(person.id),
         "employee_number": person.employee_number,
         "certification_id": str(certification.id),
@@ -570,6 +608,7 @@ def _write_status(
     status.version += 1
     session.add(status)
     session.flush()
+    flush_events(session)  # the certification events of this evaluation, with this status
     after = derive(status, today)
     if before is None or before["compliant"] != after["compliant"]:
         outbox.emit(
@@ -702,11 +741,8 @@ def _set_state(
     person = session.get(Person, certification.person_id)
     assert person is not None
     if event is not CertificationEventKind.reinstated:
-        outbox.emit(
-            session,
-            event_type=f"certification.{event}",
-            ordering_key=str(person.id),
-            data={**hr_payload(person, certification, ctx=None), "reason": reason},
+        _queue_event(
+            session, f"certification.{event}", person, certification, None, {"reason": reason}
         )
 
 
@@ -1001,6 +1037,7 @@ def void_by_source_and_reevaluate(
         person = session.get(Person, person_id)
         if person is not None and ctx is not None:
             evaluate_person(session, person=person, ctx=ctx, actor=actor)
+    flush_events(session)  # any left when no model is published
     return sorted(voided)
 
 

@@ -346,6 +346,31 @@ def test_change_feed_lists_changes_once_in_commit_order(setup):
         "person.compliance_changed",
     ]  # advanced; now compliant
     assert [e["data"].get("tier") for e in mine[::2]] == ["basic", "advanced"]
+    # Issue 7, item 6: what HR stores on the employee record, as it stands after the change.
+    advanced = mine[2]["data"]
+    assert {
+        key: advanced[key]
+        for key in (
+            "employee_number",
+            "tier",
+            "status",
+            "compliant",
+            "required_tier",
+            "model_version",
+        )
+    } == {
+        "employee_number": s["person"].employee_number,
+        "tier": "advanced",
+        "status": "certified",
+        "compliant": True,
+        "required_tier": "advanced",
+        "model_version": 1,
+    }
+    assert advanced["valid_until"] and advanced["awarded_at"]
+    assert (
+        advanced["credential_url"] == f"/certifications/{advanced['certification_id']}/credential"
+    )
+    assert mine[0]["data"]["compliant"] is False, "basic alone does not meet the role"
     seqs = [e["seq"] for e in feed["items"]]
     assert seqs == sorted(seqs)
     after = (
