@@ -29,6 +29,7 @@ from app.competencies.rules import unused_competencies
 from app.competencies.schemas import VersionContent
 from app.core.errors import BadRequest, NotFound
 from app.org.models import JobFamily, Role
+from app.registry import service as registry_service
 
 
 @dataclass
@@ -41,15 +42,7 @@ class RegisterFacts:
 
 
 def register_facts(session: Session) -> RegisterFacts:
-    try:
-        from app.registry import service as registry_service  # type: ignore[attr-defined]
-    except ImportError:
-        return RegisterFacts(available=False)
-    if not all(
-        hasattr(registry_service, name)
-        for name in ("all_role_risk_classes", "overseer_role_ids_of_high_risk_systems")
-    ):
-        return RegisterFacts(available=False)
+    """Every role's effective risk class and the overseer roles, in a few set-based reads."""
     return RegisterFacts(
         available=True,
         risk_classes={
@@ -233,16 +226,11 @@ def role_requirement(
         raise NotFound(f"No role {role_id}.")
     version = resolve_version(session, model_id=model_id, number=number)
     ctx = _context(session, version)
-    if ctx.facts.available:
-        # The single-role call carries the register's reasons too.
-        from app.registry import service as registry_service  # type: ignore[attr-defined]
-
-        if hasattr(registry_service, "role_risk_class"):
-            risk = registry_service.role_risk_class(session, role_id=role_id)
-            result = _requirement(ctx, role)
-            result["derived"]["register_reasons"] = [str(r) for r in getattr(risk, "reasons", [])]
-            return result
-    return _requirement(ctx, role)
+    # The single-role call carries the register's reasons too.
+    risk = registry_service.role_risk_class(session, role_id=role_id)
+    result = _requirement(ctx, role)
+    result["derived"]["register_reasons"] = [str(r) for r in risk.reasons]
+    return result
 
 
 def role_requirements(
