@@ -42,6 +42,7 @@ from app.org.models import Person, PersonRole
 class TierCompletion:
     met: bool
     completed_at: datetime | None
+    earliest_at: datetime | None = None  # the oldest evidence it is met with (TierResult's)
 
 
 @dataclass
@@ -117,7 +118,7 @@ REQUIREMENT_COLUMNS = [
 ]
 
 
-def completion_query(
+def best_evidence(
     requirements: dict[str, list[rules.Requirement]],
     *,
     level_keys: dict[int, str],
@@ -125,9 +126,9 @@ def completion_query(
     now: datetime,
     person_ids: Sequence[uuid.UUID] | None,
     dialect: str = "sqlite",
-) -> sa.Select[Any]:
-    """Per person and group (a tier, or a role's extras): requirements met and the latest
-    satisfying evidence time of each; the group is met when every requirement is."""
+) -> Any:
+    """Per person, group and competency: the time of the latest evidence that satisfies the
+    group's requirement for it (rows only where some evidence does)."""
     req = _literal_table(
         "req",
         REQUIREMENT_COLUMNS,
@@ -162,11 +163,34 @@ def completion_query(
         .group_by(Evidence.person_id, req.c.grp, Evidence.competency_key)
         .subquery("best")
     )
+    return best
+
+
+def completion_query(
+    requirements: dict[str, list[rules.Requirement]],
+    *,
+    level_keys: dict[int, str],
+    oldest_by_group: dict[str, datetime],
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None,
+    dialect: str = "sqlite",
+) -> sa.Select[Any]:
+    """Per person and group (a tier, or a role's extras): requirements met and the latest
+    satisfying evidence time of each; the group is met when every requirement is."""
+    best = best_evidence(
+        requirements,
+        level_keys=level_keys,
+        oldest_by_group=oldest_by_group,
+        now=now,
+        person_ids=person_ids,
+        dialect=dialect,
+    )
     return sa.select(
         best.c.person_id,
         best.c.grp,
         sa.func.count().label("met"),
         sa.func.max(best.c.satisfied_at).label("completed_at"),
+        sa.func.min(best.c.satisfied_at).label("earliest_at"),
     ).group_by(best.c.person_id, best.c.grp)
 
 
@@ -198,35 +222,94 @@ def tier_completions(
     # SQL keeps the rows sent to Python to one per person with any progress.
     per_group = query.subquery("per_group")
     tiers = [tier.key for tier in ctx.tiers]
+    met_tiers = [key for key in tiers if counts.get(key)]
+
+    def when_met(key: str, column: Any) -> Any:
+        return sa.func.max(
+            sa.case(
+                (sa.and_(per_group.c.grp == key, per_group.c.met == counts[key]), column),
+                else_=None,
+            )
+        )
+
     pivot = sa.select(
         per_group.c.person_id,
-        *[
-            sa.func.max(
-                sa.case(
-                    (
-                        sa.and_(per_group.c.grp == key, per_group.c.met == counts[key]),
-                        per_group.c.completed_at,
-                    ),
-                    else_=None,
-                )
-            ).label(f"t{index}")
-            for index, key in enumerate(tiers)
-            if counts.get(key)
-        ],
+        *[when_met(key, per_group.c.completed_at) for key in met_tiers],
+        *[when_met(key, per_group.c.earliest_at) for key in met_tiers],
     ).group_by(per_group.c.person_id)
-    met_tiers = [key for key in tiers if counts.get(key)]
     completions: dict[uuid.UUID, dict[str, TierCompletion]] = {}
     progress: set[uuid.UUID] = set()
-    for person_id, *completed in session.execute(pivot).all():
+    for person_id, *times in session.execute(pivot).all():
         progress.add(person_id)
+        completed, earliest = times[: len(met_tiers)], times[len(met_tiers) :]
         met = {
-            key: TierCompletion(True, at)
-            for key, at in zip(met_tiers, completed, strict=True)
+            key: TierCompletion(True, at, first)
+            for key, at, first in zip(met_tiers, completed, earliest, strict=True)
             if at is not None
         }
         if met:
             completions[person_id] = met
     return completions, progress
+
+
+def refresher_completions(
+    session: Session,
+    *,
+    ctx: service.ModelContext,
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None = None,
+) -> dict[uuid.UUID, dict[tuple[str, date], datetime]]:
+    """Per person, tier and window opening: when they met the tier's refresher path inside the window of
+    the active diploma they hold for it (only people inside such a window are read).
+
+    A requirement is met inside the window exactly when its latest satisfying evidence is
+    from the window, so the per-competency maxima of `best_evidence` are compared with the
+    window's opening date, as rules.evaluate_refresher does."""
+    if not ctx.refresher_requirements:
+        return {}
+    today = now.date()
+    level_keys = {rank: key for key, rank in ctx.level_rank.items()}
+    oldest = {
+        key: datetime.combine(rules.add_months(today, -ctx.validity_months(key)), now.timetz())
+        for key in ctx.refresher_requirements
+    }
+    best = best_evidence(
+        ctx.refresher_requirements,
+        level_keys=level_keys,
+        oldest_by_group=oldest,
+        now=now,
+        person_ids=person_ids,
+        dialect=session.get_bind().dialect.name,
+    )
+    window = sa.select(
+        Certification.person_id, Certification.tier_key, Certification.window_opens_on
+    ).where(
+        Certification.state == CertificationState.active,
+        Certification.tier_key.in_(list(ctx.refresher_requirements)),  # type: ignore[attr-defined]
+        Certification.window_opens_on <= today,
+        Certification.grace_until >= today,
+    )
+    if person_ids is not None:
+        window = window.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+    window_cte = window.cte("in_window")
+    statement = sa.select(
+        best.c.person_id,
+        best.c.grp,
+        best.c.satisfied_at,
+        window_cte.c.window_opens_on,
+    ).join(
+        window_cte,
+        sa.and_(window_cte.c.person_id == best.c.person_id, window_cte.c.tier_key == best.c.grp),
+    )
+    in_window: dict[tuple[uuid.UUID, str, date], list[datetime]] = defaultdict(list)
+    for person_id, tier_key, satisfied_at, opens_on in session.execute(statement).all():
+        if satisfied_at.date() >= opens_on:
+            in_window[(person_id, tier_key, opens_on)].append(satisfied_at)
+    completed: dict[uuid.UUID, dict[tuple[str, date], datetime]] = defaultdict(dict)
+    for (person_id, tier_key, opens_on), times in in_window.items():
+        if len(times) == len(ctx.refresher_requirements[tier_key]):
+            completed[person_id][(tier_key, opens_on)] = max(times)
+    return completed
 
 
 def _required_by_person(
@@ -275,7 +358,12 @@ def _required_by_person(
             dialect=session.get_bind().dialect.name,
         )
         ranked = (
-            sa.select(PersonRole.person_id, role_rank.c.tier_rank, PersonRole.start_date)
+            sa.select(
+                PersonRole.person_id,
+                PersonRole.role_id,
+                role_rank.c.tier_rank,
+                PersonRole.start_date,
+            )
             .join(Person, Person.id == PersonRole.person_id)
             .join(role_rank, role_rank.c.role_id == PersonRole.role_id)
             .where(current_role)
@@ -286,12 +374,14 @@ def _required_by_person(
             .group_by(ranked.c.person_id)
             .cte("top")
         )
+        # The roles needing that tier, each with its own due period (service._required).
         statement = (
             sa.select(
                 top.c.person_id,
                 top.c.tier_rank,
-                sa.func.max(ranked.c.start_date),
-                sa.func.max(Person.employment_start_date),
+                ranked.c.role_id,
+                ranked.c.start_date,
+                Person.employment_start_date,
             )
             .join(
                 ranked,
@@ -300,13 +390,18 @@ def _required_by_person(
                 ),
             )
             .join(Person, Person.id == top.c.person_id)
-            .group_by(top.c.person_id, top.c.tier_rank)
         )
-        for person_id, rank, start_date, employment_start in session.execute(statement).all():
-            tier = tier_by_rank[rank]
-            start = start_date or employment_start
-            due = start + timedelta(days=service._due_days(ctx, tier)) if start else None
-            required[person_id] = (tier, due)
+        for person_id, rank, role_id, start_date, employment_start in session.execute(
+            statement
+        ).all():
+            due = service.due_date(
+                start_date or employment_start, ctx.role_requirements[role_id].get("due_days")
+            )
+            known = required.get(person_id)
+            if known is None:
+                required[person_id] = (tier_by_rank[rank], due)
+            elif due and (known[1] is None or due > known[1]):
+                required[person_id] = (known[0], due)
     roles_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     if extras_of_role:
         extra_roles = [uuid.UUID(role_id) for role_id in extras_of_role]
@@ -335,7 +430,7 @@ def _required_by_person(
             person_ids=person_ids,
             dialect=session.get_bind().dialect.name,
         )
-        for person_id, group, met, _completed in session.execute(query).all():
+        for person_id, group, met, _completed, _earliest in session.execute(query).all():
             met_by[(person_id, group)] = met
         for person_id, role_ids in roles_of.items():
             extras_met[person_id] = all(
@@ -380,6 +475,7 @@ def evaluate_everyone(
     today = now.date()
     result = BulkResult()
     completions, progress = tier_completions(session, ctx=ctx, now=now, person_ids=person_ids)
+    refreshed = refresher_completions(session, ctx=ctx, now=now, person_ids=person_ids)
     required, extras_met = _required_by_person(
         session, ctx=ctx, today=today, now=now, person_ids=person_ids
     )
@@ -397,22 +493,27 @@ def evaluate_everyone(
     for person_id, (employee_number, active) in people.items():
         met = {k: v for k, v in completions.get(person_id, {}).items() if v.met}
         held = certifications.get(person_id, [])
+        decision = None
         if met and active:
             best_tier = max(met, key=lambda key: ctx.tier_rank[key])
             decision = _decide(
                 ctx, best_tier, met[best_tier], held, revoked.get(person_id, {}), now
             )
-            if decision is not None:
-                row, renews = decision
-                row["person_id"] = person_id
-                new_certifications.append(row)
-                held = [*held, _CertView.from_row(row)]
-                if renews is not None:
-                    superseded.append({"id": renews.id})
-                    held = [c for c in held if c.id != renews.id]
-                    result.renewed += 1
-                else:
-                    result.awarded += 1
+        if decision is None and active and person_id in refreshed:
+            decision = _decide_refresher(
+                ctx, refreshed[person_id], held, revoked.get(person_id, {}), now
+            )
+        if decision is not None:
+            row, renews = decision
+            row["person_id"] = person_id
+            new_certifications.append(row)
+            held = [*held, _CertView.from_row(row)]
+            if renews is not None:
+                superseded.append({"id": renews.id})
+                held = [c for c in held if c.id != renews.id]
+                result.renewed += 1
+            else:
+                result.awarded += 1
         required_tier, due = required.get(person_id, (None, None)) if active else (None, None)
         new_status = _status_values(
             ctx,
@@ -564,11 +665,40 @@ def _decide(
             return None
         until = rules.valid_until_for_award(lifecycle, completed_on=completed_on)
         return _new_row(ctx, tier_key, completed_on, until, now, renews=current), current
-    if today >= current.window_opens_on and completed_on >= current.window_opens_on:
+    earliest = completion.earliest_at
+    if (
+        today >= current.window_opens_on
+        and earliest is not None
+        and earliest.date() >= current.window_opens_on
+    ):
         until = rules.valid_until_for_renewal(
             lifecycle, previous_valid_until=current.valid_until, completed_on=completed_on
         )
         return _new_row(ctx, tier_key, completed_on, until, now, renews=current), current
+    return None
+
+
+def _decide_refresher(
+    ctx: service.ModelContext,
+    completed: dict[tuple[str, date], datetime],
+    held: list[_CertView],
+    revoked_at: dict[str, datetime],
+    now: datetime,
+) -> tuple[dict[str, Any], _CertView | None] | None:
+    """The same refresher renewal as service._renew_by_refresher, on plain rows."""
+    for current, _requirements in service.refresher_due(ctx, held, now.date()):
+        completed_at = completed.get((current.tier_key, current.window_opens_on))
+        if completed_at is None:
+            continue
+        if current.tier_key in revoked_at and completed_at < revoked_at[current.tier_key]:
+            continue
+        completed_on = completed_at.date()
+        until = rules.valid_until_for_renewal(
+            ctx.lifecycle(current.tier_key),
+            previous_valid_until=current.valid_until,
+            completed_on=completed_on,
+        )
+        return _new_row(ctx, current.tier_key, completed_on, until, now, renews=current), current
     return None
 
 

@@ -82,6 +82,13 @@ class TierResult:
         return [result for result in self.results if not result.met]
 
     @property
+    def earliest_at(self) -> datetime | None:
+        """The oldest of the evidence the tier is met with: a renewal inside the window needs
+        every requirement shown again there, not one new piece beside two-year-old ones."""
+        times = [r.satisfied_by.occurred_at for r in self.results if r.satisfied_by]
+        return min(times) if self.met and times else None
+
+    @property
     def any_progress(self) -> bool:
         return any(result.met for result in self.results)
 
@@ -155,6 +162,21 @@ def evaluate_tier(
         max(r.satisfied_by.occurred_at for r in results if r.satisfied_by) if met else None
     )
     return TierResult(met=met, results=results, completed_at=completed_at)
+
+
+def evaluate_refresher(
+    requirements: Sequence[Requirement],
+    evidence: Sequence[Evidence],
+    *,
+    now: datetime,
+    window_opens_on: date,
+    validity_months: int,
+) -> TierResult:
+    """A tier's shorter recertification path: met like a tier, but only evidence from the
+    held diploma's recertification window (or its grace period) counts, so the refresher
+    cannot be met by what the person showed for the diploma they are renewing."""
+    recent = [item for item in evidence if item.occurred_at.date() >= window_opens_on]
+    return evaluate_tier(requirements, recent, now=now, validity_months=validity_months)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -108,6 +108,11 @@ class GapReport(BaseModel):
     due_date: date | None
     compliant: bool
     overdue: bool
+    path: Literal["full", "refresher"] = Field(
+        description="refresher: the person holds the required tier inside its recertification "
+        "window and the tier has a shorter path; the gaps are then that path's, counting only "
+        "evidence from the window"
+    )
     gaps: list[Gap]
 
 

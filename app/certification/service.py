@@ -36,11 +36,6 @@ from app.core.errors import Conflict, NotFound, Unprocessable
 from app.evidence import service as evidence_service
 from app.org.models import JobFamily, Person, PersonRole, Role
 
-# Days to reach a tier after starting in a role (or being hired) when the tier sets none:
-# the first tier within 60 days, higher tiers within six months (issue 5, item 5).
-DEFAULT_DUE_DAYS_FIRST_TIER = 60
-DEFAULT_DUE_DAYS_HIGHER_TIER = 183
-
 
 @dataclass
 class ModelContext:
@@ -53,14 +48,26 @@ class ModelContext:
     tier_rank: dict[str, int]
     tier_requirements: dict[str, list[rules.Requirement]]
     role_requirements: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    # Per tier with a shorter recertification path: its requirements (counted only inside
+    # the window of a diploma held for that tier).
+    refresher_requirements: dict[str, list[rules.Requirement]] = field(default_factory=dict)
 
     def lifecycle(self, tier_key: str) -> rules.Lifecycle:
         tier = next(t for t in self.tiers if t.key == tier_key)
+        fixed = None
+        if tier.renewal_fixed_date:
+            month, day = tier.renewal_fixed_date.split("-")
+            fixed = (int(month), int(day))
         return rules.Lifecycle(
             validity_months=tier.validity_months or 24,
             recertification_window_days=tier.recertification_window_days,
             grace_days=tier.grace_period_days,
+            renewal_basis=rules.RenewalBasis(tier.renewal_basis),
+            fixed_month_day=fixed,
         )
+
+    def validity_months(self, tier_key: str) -> int:
+        return next(t.validity_months for t in self.tiers if t.key == tier_key) or 24
 
     def requirement_of_role(self, session: Session, role_id: uuid.UUID) -> dict[str, Any]:
         if role_id not in self.role_requirements:  # an inactive role: ask for it alone
@@ -171,6 +178,14 @@ def load_context(
         ]
         for tier in content.tiers
     }
+    refresher_requirements = {
+        tier.key: [
+            _requirement(r.competency, r.min_level, r.accepted_forms, r.min_score, level_rank)
+            for r in tier.refresher_requirements
+        ]
+        for tier in content.tiers
+        if tier.refresher_requirements
+    }
     return ModelContext(
         version=version,
         content=content,
@@ -179,6 +194,7 @@ def load_context(
         tier_rank={tier.key: index + 1 for index, tier in enumerate(content.tiers)},
         tier_requirements=tier_requirements,
         role_requirements=_role_requirements(session, version, frozen),
+        refresher_requirements=refresher_requirements,
     )
 
 
@@ -241,31 +257,35 @@ def _current_roles(session: Session, person_id: uuid.UUID, today: date) -> list[
     )
 
 
-def _due_days(ctx: ModelContext, tier_key: str) -> int:
-    return (
-        DEFAULT_DUE_DAYS_FIRST_TIER
-        if ctx.tier_rank[tier_key] == 1
-        else DEFAULT_DUE_DAYS_HIGHER_TIER
-    )
+def due_date(start: date | None, due_days: int | None) -> date | None:
+    """A requirement's deadline: its due period counted from the start of the role, else
+    from the hire date (the caller passes whichever applies)."""
+    return start + timedelta(days=due_days) if start and due_days else None
 
 
 def _required(
     session: Session, person: Person, ctx: ModelContext, today: date
 ) -> tuple[str | None, date | None, list[rules.Requirement]]:
-    """The tier the person's roles need, by when, and their role-specific competencies."""
+    """The tier the person's roles need, by when, and their role-specific competencies.
+
+    Each role needing the highest tier gives a deadline (its due period from the start of
+    that role, else from the hire date); the latest counts, so a move into a second role
+    needing the same tier gives the person that role's full period."""
     required_tier: str | None = None
-    started: date | None = None
+    due: date | None = None
     extras: dict[str, rules.Requirement] = {}
     for assignment in _current_roles(session, person.id, today) if person.active else []:
         requirement = ctx.requirement_of_role(session, assignment.role_id)
         tier = requirement.get("tier")
+        role_due = due_date(
+            assignment.start_date or person.employment_start_date, requirement.get("due_days")
+        )
         if tier in ctx.tier_rank and (
             required_tier is None or ctx.tier_rank[tier] > ctx.tier_rank[required_tier]
         ):
-            required_tier = tier
-            started = assignment.start_date
-        elif tier == required_tier and assignment.start_date and started:
-            started = max(started, assignment.start_date)
+            required_tier, due = tier, role_due
+        elif tier == required_tier and role_due and (due is None or role_due > due):
+            due = role_due
         for competency in requirement.get("competencies", []):
             if any(not str(s).startswith("tier:") for s in competency["sources"]):
                 extra = _requirement(
@@ -280,8 +300,6 @@ def _required(
                     extras[extra.competency_key] = extra
     if required_tier is None:
         return None, None, list(extras.values())
-    start = started or person.employment_start_date
-    due = start + timedelta(days=_due_days(ctx, required_tier)) if start else None
     return required_tier, due, list(extras.values())
 
 
@@ -309,6 +327,10 @@ def evaluate_person(
     if met and person.active:
         best = max(met, key=lambda key: ctx.tier_rank[key])
         change = _award_or_renew(session, person, ctx, best, tier_results[best], now, actor)
+        if change:
+            changes.append(change)
+    if not changes and person.active and ctx.refresher_requirements:
+        change = _renew_by_refresher(session, person, ctx, evidence, now, actor)
         if change:
             changes.append(change)
     required_tier, due_date, extras = _required(session, person, ctx, today)
@@ -402,7 +424,12 @@ def _award_or_renew(
             renews=current,
         )
         return "awarded"
-    if today >= current.window_opens_on and completed_on >= current.window_opens_on:
+    earliest = result.earliest_at
+    if (
+        today >= current.window_opens_on
+        and earliest is not None
+        and earliest.date() >= current.window_opens_on
+    ):
         _create_certification(
             session,
             person,
@@ -414,6 +441,79 @@ def _award_or_renew(
             result=result,
             valid_until=rules.valid_until_for_renewal(
                 lifecycle, previous_valid_until=current.valid_until, completed_on=completed_on
+            ),
+            renews=current,
+        )
+        return "renewed"
+    return None
+
+
+def refresher_due(
+    ctx: ModelContext, held: list[Any], today: date
+) -> list[tuple[Any, list[rules.Requirement]]]:
+    """The diplomas a refresher could renew today, highest tier first, each with its path:
+    active, inside its window or grace period, of a tier with a refresher path, and not
+    implied by a valid diploma of a higher tier. Works on Certification rows and on the
+    bulk evaluation's plain views alike."""
+    latest: dict[str, Any] = {}
+    for c in held:
+        if str(c.state) == "active" and (
+            c.tier_key not in latest or c.valid_until > latest[c.tier_key].valid_until
+        ):
+            latest[c.tier_key] = c
+    due = []
+    for tier_key, current in latest.items():
+        if tier_key not in ctx.refresher_requirements:
+            continue
+        if not current.window_opens_on <= today <= current.grace_until:
+            continue
+        if any(
+            c.tier_rank > current.tier_rank and str(c.state) == "active" and today <= c.grace_until
+            for c in held
+        ):
+            continue
+        due.append((current, ctx.refresher_requirements[tier_key]))
+    return sorted(due, key=lambda pair: -pair[0].tier_rank)
+
+
+def _renew_by_refresher(
+    session: Session,
+    person: Person,
+    ctx: ModelContext,
+    evidence: list[rules.Evidence],
+    now: datetime,
+    actor: str | None,
+) -> str | None:
+    """Renew a diploma inside its window by the tier's shorter path, when it is met with
+    evidence from the window; after expiry only the full path counts (_award_or_renew)."""
+    for current, requirements in refresher_due(
+        ctx, _active_certifications(session, person.id), now.date()
+    ):
+        result = rules.evaluate_refresher(
+            requirements,
+            evidence,
+            now=now,
+            window_opens_on=current.window_opens_on,
+            validity_months=ctx.validity_months(current.tier_key),
+        )
+        if not result.met or result.completed_at is None:
+            continue
+        if _revoked_since(session, person.id, current.tier_key, result.completed_at):
+            continue
+        completed_on = result.completed_at.date()
+        _create_certification(
+            session,
+            person,
+            ctx,
+            current.tier_key,
+            completed_on,
+            now,
+            actor,
+            result=result,
+            valid_until=rules.valid_until_for_renewal(
+                ctx.lifecycle(current.tier_key),
+                previous_valid_until=current.valid_until,
+                completed_on=completed_on,
             ),
             renews=current,
         )
@@ -895,13 +995,40 @@ def gaps(session: Session, *, person: Person) -> dict[str, Any]:
     required_tier, due_date, extras = _required(session, person, ctx, today)
     evidence = _evidence_of(session, person.id, ctx)
     tier_results: list[rules.RequirementResult] = []
+    path = "full"
     if required_tier is not None:
-        validity = next(t.validity_months for t in ctx.tiers if t.key == required_tier) or 24
-        tier_results = list(
-            rules.evaluate_tier(
-                ctx.tier_requirements[required_tier], evidence, now=now, validity_months=validity
-            ).results
+        validity = ctx.validity_months(required_tier)
+        refresher = next(
+            (
+                (current, requirements)
+                for current, requirements in refresher_due(
+                    ctx, _active_certifications(session, person.id), today
+                )
+                if current.tier_key == required_tier
+            ),
+            None,
         )
+        if refresher is not None:
+            current, requirements = refresher
+            path = "refresher"
+            tier_results = list(
+                rules.evaluate_refresher(
+                    requirements,
+                    evidence,
+                    now=now,
+                    window_opens_on=current.window_opens_on,
+                    validity_months=validity,
+                ).results
+            )
+        else:
+            tier_results = list(
+                rules.evaluate_tier(
+                    ctx.tier_requirements[required_tier],
+                    evidence,
+                    now=now,
+                    validity_months=validity,
+                ).results
+            )
     required_results = tier_results + [
         rules.evaluate_requirement(r, evidence, now=now, max_age_months=_max_validity(ctx))
         for r in extras
@@ -946,6 +1073,7 @@ def gaps(session: Session, *, person: Person) -> dict[str, Any]:
         "due_date": due_date,
         "compliant": derived["compliant"],
         "overdue": derived["overdue"],
+        "path": path,
         "gaps": items,
     }
 

@@ -217,9 +217,16 @@ def export_package(
         return identifier
 
     def associate(
-        kind: str, origin: tuple[str, str], destination: tuple[str, str], seq: int, **extra: Any
+        kind: str,
+        origin: tuple[str, str],
+        destination: tuple[str, str],
+        seq: int,
+        variant: str = "",
+        **extra: Any,
     ) -> None:
-        identifier = _uuid(ns, f"association:{kind}:{origin[0]}:{origin[1]}->{destination[1]}")
+        identifier = _uuid(
+            ns, f"association:{kind}{variant}:{origin[0]}:{origin[1]}->{destination[1]}"
+        )
         associations.append(
             {
                 "identifier": identifier,
@@ -254,6 +261,9 @@ def export_package(
                 "validityMonths": t.validity_months,
                 "recertificationWindowDays": t.recertification_window_days,
                 "gracePeriodDays": t.grace_period_days,
+                "dueDays": t.due_days,
+                "renewalBasis": t.renewal_basis,
+                "renewalFixedDate": t.renewal_fixed_date,
             },
         )
         associate("isChildOf", (ident, title), (doc_id, model_name), i + 1)
@@ -268,18 +278,26 @@ def export_package(
     for t in content.tiers:
         tier_id = item_ids[(TYPE_TIER, t.key)]
         tier_title = _text(t.title, language) or t.key
-        for seq, r in enumerate(t.requirements, start=1):
+        # The refresher path's requirements are isPartOf associations too, marked by the
+        # recertificationPath extension (a tool that ignores it sees the full path's superset).
+        paths = [("", r) for r in t.requirements] + [
+            (":refresher", r) for r in t.refresher_requirements
+        ]
+        for seq, (variant, r) in enumerate(paths, start=1):
             extensions: dict[str, Any] = {
                 "minimumLevel": r.min_level,
                 "acceptedForms": [str(f) for f in r.accepted_forms],
             }
             if r.min_score is not None:
                 extensions["minimumScore"] = r.min_score
+            if variant:
+                extensions["recertificationPath"] = "refresher"
             associate(
                 "isPartOf",
                 (item_ids[(TYPE_COMPETENCY, r.competency)], titles[r.competency]),
                 (tier_id, tier_title),
                 seq,
+                variant,
                 extensions=extensions,
             )
     rubric_id = _uuid(ns, "rubric:proficiency-scale")
@@ -500,6 +518,9 @@ def _import_package(package: CFPackage, *, key: str | None) -> ModelDocument:
                 validity_months=ext.get("validityMonths"),
                 recertification_window_days=ext.get("recertificationWindowDays", 90),
                 grace_period_days=ext.get("gracePeriodDays", 0),
+                due_days=ext.get("dueDays"),
+                renewal_basis=ext.get("renewalBasis") or "previous_expiry",
+                renewal_fixed_date=ext.get("renewalFixedDate"),
             )
         )
     special = {TYPE_DOMAIN.lower(), TYPE_LEVEL.lower(), TYPE_TIER.lower()}
@@ -544,7 +565,12 @@ def _import_package(package: CFPackage, *, key: str | None) -> ModelDocument:
         if a.associationType != "isPartOf" or tier is None or origin not in taken["competency"]:
             continue
         ext = a.extensions or {}
-        tier.requirements.append(
+        path = (
+            tier.refresher_requirements
+            if ext.get("recertificationPath") == "refresher"
+            else tier.requirements
+        )
+        path.append(
             RequirementContent(
                 competency=origin,
                 min_level=ext.get("minimumLevel") or (levels[0].key if levels else "basic"),

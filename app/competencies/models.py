@@ -161,18 +161,22 @@ class DiplomaTier(SQLModel, table=True):
     validity_months: int | None = None
     recertification_window_days: int = 90
     grace_period_days: int = 0
+    due_days: int | None = None
+    renewal_basis: str = Field(default="previous_expiry", max_length=30)
+    renewal_fixed_date: str | None = Field(default=None, max_length=5)  # MM-DD
 
 
 class TierRequirement(SQLModel, table=True):
     """A competency at a minimum level, shown by one of the accepted forms, within a tier.
 
     The level is a plain key, not a foreign key: a level missing from the scale is a
-    publishing rule (422 naming it), not a constraint error.
+    publishing rule (422 naming it), not a constraint error. `path` is "full" for the
+    tier's requirements and "refresher" for its shorter recertification path.
     """
 
     __tablename__ = "tier_requirement"
     __table_args__ = (
-        sa.UniqueConstraint("version_id", "tier_key", "competency_key"),
+        sa.UniqueConstraint("version_id", "tier_key", "path", "competency_key"),
         sa.ForeignKeyConstraint(
             ["version_id", "tier_key"],
             ["diploma_tier.version_id", "diploma_tier.key"],
@@ -188,6 +192,7 @@ class TierRequirement(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     version_id: uuid.UUID = _version_fk()
     tier_key: str = Field(max_length=100)
+    path: str = Field(default="full", max_length=20)
     competency_key: str = Field(max_length=100)
     min_level_key: str = Field(max_length=100)
     accepted_forms: list[str] = Field(sa_type=PortableJSON)
@@ -224,6 +229,7 @@ class RoleTierAssignment(SQLModel, table=True):
     job_family_id: uuid.UUID | None = Field(default=None, foreign_key="job_family.id", index=True)
     tier_key: str = Field(max_length=100)
     reason: str = Field(sa_type=sa.Text)
+    due_days: int | None = None
 
 
 class RoleCompetencyRequirement(SQLModel, table=True):

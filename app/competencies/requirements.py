@@ -100,6 +100,13 @@ def _extras(session: Session, *, version_id: uuid.UUID) -> list[RoleCompetencyRe
     )
 
 
+# Days to reach a tier after starting in a role that needs it (or being hired) when neither
+# the tier nor the role's assignment sets one: the first tier within 60 days, higher tiers
+# within six months.
+DEFAULT_DUE_DAYS_FIRST_TIER = 60
+DEFAULT_DUE_DAYS_HIGHER_TIER = 183
+
+
 @dataclass
 class _Context:
     version: CompetencyModelVersion
@@ -146,12 +153,14 @@ def _requirement(ctx: _Context, role: Role) -> dict[str, Any]:
     )
     explicit = ctx.by_role.get(role.id)
     source = "derived" if derived_tier else "none"
-    tier, reason = derived_tier, None
+    tier, reason, due_days = derived_tier, None, None
     if explicit is not None:
         tier, reason, source = explicit.tier_key, explicit.reason, "explicit_role"
+        due_days = explicit.due_days
     elif role.job_family_id and role.job_family_id in ctx.by_family:
         family = ctx.by_family[role.job_family_id]
         tier, reason, source = family.tier_key, family.reason, "explicit_job_family"
+        due_days = family.due_days
 
     competencies: dict[str, dict[str, Any]] = {}
 
@@ -168,6 +177,10 @@ def _requirement(ctx: _Context, role: Role) -> dict[str, Any]:
         current["sources"].append(origin)
 
     tiers = {t.key: t for t in content.tiers}
+    if tier in tiers and due_days is None:
+        due_days = tiers[tier].due_days or (
+            DEFAULT_DUE_DAYS_FIRST_TIER if tier_rank[tier] == 0 else DEFAULT_DUE_DAYS_HIGHER_TIER
+        )
     if tier in tiers:
         for r in tiers[tier].requirements:
             add(
@@ -197,6 +210,7 @@ def _requirement(ctx: _Context, role: Role) -> dict[str, Any]:
         "tier": tier,
         "source": source,
         "reason": reason,
+        "due_days": due_days if tier in tiers else None,
         "derived": {
             "register_available": ctx.facts.available,
             "risk_class": risk_class,

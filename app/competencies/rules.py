@@ -52,28 +52,32 @@ def content_problems(
                 )
             )
     for ti, t in enumerate(content.tiers):
-        seen: set[str] = set()
-        for ri, r in enumerate(t.requirements):
-            where = ["tiers", ti, "requirements", ri, "competency"]
-            if r.competency not in competencies:
-                problems.append(
-                    _problem(
-                        where,
-                        "unknown-competency",
-                        f"No competency {r.competency!r}.",
-                        f"{t.key}/{r.competency}",
+        for field, path in (
+            ("requirements", t.requirements),
+            ("refresher_requirements", t.refresher_requirements),
+        ):
+            seen: set[str] = set()
+            for ri, r in enumerate(path):
+                where = ["tiers", ti, field, ri, "competency"]
+                if r.competency not in competencies:
+                    problems.append(
+                        _problem(
+                            where,
+                            "unknown-competency",
+                            f"No competency {r.competency!r}.",
+                            f"{t.key}/{r.competency}",
+                        )
                     )
-                )
-            if r.competency in seen:
-                problems.append(
-                    _problem(
-                        where,
-                        "duplicate-requirement",
-                        f"Tier {t.key!r} names {r.competency!r} twice.",
-                        f"{t.key}/{r.competency}",
+                if r.competency in seen:
+                    problems.append(
+                        _problem(
+                            where,
+                            "duplicate-requirement",
+                            f"Tier {t.key!r} names {r.competency!r} twice in its {field}.",
+                            f"{t.key}/{r.competency}",
+                        )
                     )
-                )
-            seen.add(r.competency)
+                seen.add(r.competency)
     for i, rule in enumerate(content.derivation_rules):
         if rule.tier not in tiers:
             problems.append(
@@ -176,16 +180,35 @@ def publish_problems(content: VersionContent) -> list[dict[str, Any]]:
                     t.key,
                 )
             )
-        for ri, r in enumerate(t.requirements):
-            if r.min_level not in levels:
-                problems.append(
-                    _problem(
-                        ["tiers", ti, "requirements", ri, "min_level"],
-                        "unknown-level",
-                        f"Level {r.min_level!r} is not on the scale.",
-                        f"{t.key}/{r.competency}",
+        for field, path in (
+            ("requirements", t.requirements),
+            ("refresher_requirements", t.refresher_requirements),
+        ):
+            for ri, r in enumerate(path):
+                if r.min_level not in levels:
+                    problems.append(
+                        _problem(
+                            ["tiers", ti, field, ri, "min_level"],
+                            "unknown-level",
+                            f"Level {r.min_level!r} is not on the scale.",
+                            f"{t.key}/{r.competency}",
+                        )
                     )
+        if (
+            t.refresher_requirements
+            and t.recertification_window_days == 0
+            and t.grace_period_days == 0
+        ):
+            # The refresher counts only inside the window: without one it could never apply.
+            problems.append(
+                _problem(
+                    ["tiers", ti, "refresher_requirements"],
+                    "refresher-without-window",
+                    f"Tier {t.key!r} has a refresher path but no recertification window or "
+                    "grace period to take it in.",
+                    t.key,
                 )
+            )
     for i, extra in enumerate(content.role_competencies):
         if extra.min_level not in levels:
             problems.append(

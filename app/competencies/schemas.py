@@ -83,6 +83,10 @@ class RequirementContent(Strict):
     _forms = field_validator("accepted_forms")(_assessment_forms)
 
 
+RenewalBasis = Literal["previous_expiry", "completion_date", "fixed_date"]
+MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+
+
 class TierContent(Strict):
     key: Key
     title: LocalizedText
@@ -90,7 +94,41 @@ class TierContent(Strict):
     validity_months: int | None = Field(default=None, ge=1, le=120)
     recertification_window_days: int = Field(default=90, ge=0, le=730)
     grace_period_days: int = Field(default=0, ge=0, le=365)
+    due_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=1095,
+        description="Days to reach this tier after being hired or starting in a role that "
+        "needs it; a role or job family assignment may set its own. Default: 60 for the "
+        "first tier, 183 for higher tiers.",
+    )
+    renewal_basis: RenewalBasis = Field(
+        default="previous_expiry",
+        description="Which date a renewal inside the window counts from: the previous expiry "
+        "(early renewers lose no days), the completion date, or a fixed calendar date "
+        "(renewal_fixed_date). After expiry a renewal always counts from the completion date.",
+    )
+    renewal_fixed_date: MonthDay | None = Field(
+        default=None,
+        description="MM-DD, for renewal_basis fixed_date: diplomas run until the first such "
+        "date on or after the validity period (e.g. '01-01': every diploma ends on 1 January).",
+    )
     requirements: list[RequirementContent] = Field(default_factory=list, max_length=500)
+    refresher_requirements: list[RequirementContent] = Field(
+        default_factory=list,
+        max_length=500,
+        description="A shorter recertification path (e.g. one micro-learning and a short test): "
+        "met with evidence from inside the recertification window or grace period, it renews "
+        "the diploma. Outside it, and after expiry, only the full requirements count.",
+    )
+
+    @model_validator(mode="after")
+    def _fixed_date_for_basis(self) -> TierContent:
+        if (self.renewal_basis == "fixed_date") != (self.renewal_fixed_date is not None):
+            raise ValueError(
+                "renewal_fixed_date is required for renewal_basis fixed_date and only for it"
+            )
+        return self
 
 
 class DerivationRuleContent(Strict):
@@ -122,6 +160,13 @@ class _RoleOrFamily(Strict):
 class RoleTierContent(_RoleOrFamily):
     tier: Key
     reason: Text
+    due_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=1095,
+        description="Days to reach the tier after starting in this role (e.g. 183 for moving "
+        "into a high-risk role); overrides the tier's due_days",
+    )
 
 
 class RoleCompetencyContent(_RoleOrFamily):
@@ -353,6 +398,11 @@ class RoleRequirement(BaseModel):
     tier: str | None
     source: Literal["derived", "explicit_role", "explicit_job_family", "none"]
     reason: str | None = Field(description="Why the explicit tier was set")
+    due_days: int | None = Field(
+        default=None,
+        description="Days to reach the tier after starting in the role: the assignment's, "
+        "else the tier's, else the default (60 for the first tier, 183 for higher)",
+    )
     derived: DerivedTier
     competencies: list[RequiredCompetency]
 

@@ -491,9 +491,9 @@ def version_content(session: Session, *, version: CompetencyModelVersion) -> Ver
             session.exec(select(table).where(table.version_id == vid).order_by(*order)).all()
         )
 
-    requirements: dict[str, list[RequirementContent]] = {}
+    requirements: dict[tuple[str, str], list[RequirementContent]] = {}
     for req in rows(TierRequirement, TierRequirement.competency_key):
-        requirements.setdefault(req.tier_key, []).append(
+        requirements.setdefault((req.tier_key, req.path), []).append(
             RequirementContent(
                 competency=req.competency_key,
                 min_level=req.min_level_key,
@@ -529,7 +529,11 @@ def version_content(session: Session, *, version: CompetencyModelVersion) -> Ver
                 validity_months=t.validity_months,
                 recertification_window_days=t.recertification_window_days,
                 grace_period_days=t.grace_period_days,
-                requirements=requirements.get(t.key, []),
+                due_days=t.due_days,
+                renewal_basis=t.renewal_basis,  # type: ignore[arg-type]
+                renewal_fixed_date=t.renewal_fixed_date,
+                requirements=requirements.get((t.key, "full"), []),
+                refresher_requirements=requirements.get((t.key, "refresher"), []),
             )
             for t in rows(DiplomaTier, DiplomaTier.rank)
         ],
@@ -543,6 +547,7 @@ def version_content(session: Session, *, version: CompetencyModelVersion) -> Ver
                 job_family=family_keys.get(a.job_family_id) if a.job_family_id else None,
                 tier=a.tier_key,
                 reason=a.reason,
+                due_days=a.due_days,
             )
             for a in _org_ordered(rows(RoleTierAssignment), role_keys, family_keys)
         ],
@@ -689,6 +694,9 @@ def _write_content(
                 "validity_months": t.validity_months,
                 "recertification_window_days": t.recertification_window_days,
                 "grace_period_days": t.grace_period_days,
+                "due_days": t.due_days,
+                "renewal_basis": t.renewal_basis,
+                "renewal_fixed_date": t.renewal_fixed_date,
             }
             for i, t in enumerate(content.tiers)
         ],
@@ -696,13 +704,18 @@ def _write_content(
             {
                 "version_id": vid,
                 "tier_key": t.key,
+                "path": path,
                 "competency_key": r.competency,
                 "min_level_key": r.min_level,
                 "accepted_forms": [str(f) for f in r.accepted_forms],
                 "min_score": r.min_score,
             }
             for t in content.tiers
-            for r in t.requirements
+            for path, requirements in (
+                ("full", t.requirements),
+                ("refresher", t.refresher_requirements),
+            )
+            for r in requirements
         ],
         DerivationRule: [
             {
@@ -721,6 +734,7 @@ def _write_content(
                 "job_family_id": family_ids.get(a.job_family) if a.job_family else None,
                 "tier_key": a.tier,
                 "reason": a.reason,
+                "due_days": a.due_days,
             }
             for a in content.role_tiers
         ],
@@ -806,15 +820,19 @@ def diff(
 
     def tiers(content: VersionContent) -> dict[str, dict[str, Any]]:
         return {
-            t.key: t.model_dump(mode="json", exclude={"key", "requirements"}) | {"rank": i}
+            t.key: t.model_dump(
+                mode="json", exclude={"key", "requirements", "refresher_requirements"}
+            )
+            | {"rank": i}
             for i, t in enumerate(content.tiers)
         }
 
     def requirements(content: VersionContent) -> dict[str, dict[str, Any]]:
         return {
-            f"{t.key}/{r.competency}": r.model_dump(mode="json", exclude={"competency"})
+            f"{t.key}/{prefix}{r.competency}": r.model_dump(mode="json", exclude={"competency"})
             for t in content.tiers
-            for r in t.requirements
+            for prefix, path in (("", t.requirements), ("refresher/", t.refresher_requirements))
+            for r in path
         }
 
     compare("competency", competencies(a), competencies(b))

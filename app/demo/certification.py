@@ -1,7 +1,8 @@
 """Demo diplomas: a believable spread over the 300 people of Gemeente Havenstad.
 
 Some earned their diploma months ago, some two years ago (now in the recertification
-window), some before that (expired), some are half-way, most have not started. Historic
+window; a few of them already renewed it by the tier's shorter refresher path), some
+before that (expired), some are half-way, most have not started. Historic
 awards are made the honest way: the evidence is dated in the past and the person is
 evaluated with the clock set to that day, so history, events and dates are what they
 would have been. Then everyone is evaluated today.
@@ -26,7 +27,13 @@ from app.org.models import Person, PersonRole
 
 SEED = 20261126
 # Share of people per outcome; the rest has not started.
-BUCKETS = [("certified", 0.30), ("expiring", 0.10), ("expired", 0.07), ("in_progress", 0.23)]
+BUCKETS = [
+    ("certified", 0.30),
+    ("expiring", 0.07),
+    ("refreshed", 0.04),
+    ("expired", 0.07),
+    ("in_progress", 0.23),
+]
 
 
 @contextmanager
@@ -62,6 +69,7 @@ def load(session: Session, *, language: str) -> dict[str, int]:
         days_ago = {
             "certified": rng.randint(20, 330),
             "expiring": rng.randint(660, 700),
+            "refreshed": rng.randint(660, 700),
             "expired": rng.randint(800, 900),
             "in_progress": rng.randint(5, 120),
         }[outcome]
@@ -92,6 +100,29 @@ def load(session: Session, *, language: str) -> dict[str, int]:
             )
             counts["demo_evidence"] += 1
         with clock_at(moment + timedelta(hours=2)):
+            service.evaluate_person(session, person=person, ctx=ctx, actor="demo")
+        if outcome == "refreshed":
+            # The micro-learning test of the refresher path, taken in the window, renews the
+            # diploma from its old expiry date (as a POST /evidence would, at once).
+            for competency, level, form, min_score in _refresher_of(session, ctx, person):
+                evidence_service.record(
+                    session,
+                    data=EvidenceCreate(
+                        person_id=person.id,
+                        competency_key=competency,
+                        level_key=level,
+                        assessment_form=form,
+                        source="import",
+                        source_ref=f"demo-refresher-{person.employee_number}-{competency}",
+                        score_scaled=round(min(1.0, (min_score or 60) / 100 + 0.1), 2),
+                        passed=True,
+                        occurred_at=now - timedelta(days=rng.randint(3, 20)),
+                        assessor_person_id=assessor if form in PRACTICE_FORMS else None,
+                        assessor_client_id="demo",
+                    ),
+                    content=ctx.content,
+                )
+                counts["demo_evidence"] += 1
             service.evaluate_person(session, person=person, ctx=ctx, actor="demo")
     counts.update(_lifecycle_examples(session, ctx, people, language))
     result = bulk.evaluate_everyone(session, ctx=ctx, actor="demo")
@@ -124,6 +155,22 @@ def _requirements_of(
                 item.get("min_score"),
             )
     return list(wanted.values())
+
+
+def _refresher_of(
+    session: Session, ctx: service.ModelContext, person: Person
+) -> list[tuple[str, str, str, float | None]]:
+    """The refresher path of the highest tier the person's roles ask, one form each."""
+    roles = session.exec(select(PersonRole.role_id).where(PersonRole.person_id == person.id)).all()
+    tiers = [ctx.requirement_of_role(session, role_id).get("tier") for role_id in roles]
+    ranked = [t for t in tiers if t in ctx.tier_rank]
+    if not ranked:
+        return []
+    tier = next(t for t in ctx.tiers if t.key == max(ranked, key=ctx.tier_rank.__getitem__))
+    return [
+        (r.competency, r.min_level, str(r.accepted_forms[0]), r.min_score)
+        for r in tier.refresher_requirements
+    ]
 
 
 def _lifecycle_examples(

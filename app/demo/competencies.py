@@ -14,12 +14,14 @@ from app.org.models import JobFamily, Role
 MODEL_KEY = "ai-diploma-havenstad"
 LMS = "https://lms.havenstad.nl/xapi/activities/"
 
-# (job family or role, key, tier, reason nl, reason en)
+# (job family or role, key, tier, days to reach it after starting in the role (None: the
+# tier's own period), reason nl, reason en)
 EXPLICIT_TIERS = [
     (
         "job_family",
         "informatie-ict",
         "advanced",
+        None,
         "Beheert, koppelt en analyseert AI-systemen en de data daarin.",
         "Manages, integrates and analyses AI systems and their data.",
     ),
@@ -27,13 +29,17 @@ EXPLICIT_TIERS = [
         "role",
         "privacy-officer",
         "expert",
-        "Toezichthouder op hoog-risicosystemen; adviseert over AVG en AI-verordening.",
-        "Overseer of high-risk systems; advises on the GDPR and the AI Act.",
+        120,
+        "Toezichthouder op hoog-risicosystemen; adviseert over AVG en AI-verordening. "
+        "Binnen vier maanden na de start in de rol.",
+        "Overseer of high-risk systems; advises on the GDPR and the AI Act. Within four "
+        "months of starting in the role.",
     ),
     (
         "role",
         "communicatieadviseur",
         "advanced",
+        90,
         "Publiceert met AI gemaakte teksten en beelden namens de gemeente (transparantieplicht).",
         "Publishes AI-generated text and images on behalf of the municipality (transparency duty).",
     ),
@@ -125,8 +131,8 @@ def load(session: Session, *, language: str) -> dict[str, int]:
     families = set(session.exec(select(JobFamily.key)).all())
     roles = set(session.exec(select(Role.key).where(col(Role.active).is_(True))).all())
     content["role_tiers"] = [
-        {kind: key, "tier": tier, "reason": nl if lang == "nl" else en}
-        for kind, key, tier, nl, en in EXPLICIT_TIERS
+        {kind: key, "tier": tier, "due_days": due_days, "reason": nl if lang == "nl" else en}
+        for kind, key, tier, due_days, nl, en in EXPLICIT_TIERS
         if key in (families if kind == "job_family" else roles)
     ]
     content["role_competencies"] = [

@@ -85,13 +85,20 @@ def model_content(role_key: str, *, tier: str = "advanced") -> dict[str, Any]:
     }
 
 
-def publish_model(client: TestClient, headers: dict[str, str], role_key: str, **kw: Any) -> dict:
+def publish_model(
+    client: TestClient,
+    headers: dict[str, str],
+    role_key: str,
+    *,
+    content: dict[str, Any] | None = None,
+    **kw: Any,
+) -> dict:
     created = client.post(
         "/competency-models",
         json={
             "key": f"cert-{uuid.uuid4().hex[:8]}",
             "name": "AI diploma",
-            "content": model_content(role_key, **kw),
+            "content": content or model_content(role_key, **kw),
         },
         headers=headers,
     )

@@ -273,11 +273,19 @@ def test_role_tiers_are_kept_with_reason(client, rw, db):
     created = create_from_template(client, rw)
     url = version_url(created)
     content = get_content(client, rw, url)
-    content["role_tiers"] = [{"role": role.key, "tier": "advanced", "reason": "CV screening"}]
+    content["role_tiers"] = [
+        {"role": role.key, "tier": "advanced", "reason": "CV screening", "due_days": 183}
+    ]
     response = put_content(client, rw, url, content)
     assert response.status_code == 200, response.text
     assert response.json()["content"]["role_tiers"] == [
-        {"role": "recruiter", "job_family": None, "tier": "advanced", "reason": "CV screening"}
+        {
+            "role": "recruiter",
+            "job_family": None,
+            "tier": "advanced",
+            "reason": "CV screening",
+            "due_days": 183,
+        }
     ]
 
 

@@ -9,7 +9,11 @@ from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from app.auth.models import ApiClient
+from app.certification import service
+from app.certification.models import Certification, PersonStatus
 from app.cli import main
+from app.core import clock
+from app.evidence.models import Evidence
 from tests.conftest import create_database, drop_database
 
 
@@ -72,3 +76,31 @@ def test_demo_loads_once_with_if_empty(fresh_database, capsys):
     second = json.loads(capsys.readouterr().out)
     assert second["loaded"] is False
     assert second["client"]["client_id"] == first["client"]["client_id"], "credentials are kept"
+
+
+def test_demo_has_every_status_and_refresher_renewals(fresh_database, capsys):
+    """A newcomer sees each status, overdue people, and diplomas renewed by the refresher path."""
+    assert main(["demo", "--json"]) == 0
+    capsys.readouterr()
+    today = clock.now().date()
+    with Session(fresh_database.engine) as session:
+        statuses = [service.derive(s, today) for s in session.exec(select(PersonStatus))]
+        renewals = session.exec(
+            select(Certification).where(Certification.renews_id.is_not(None))  # type: ignore[union-attr]
+        ).all()
+        source_of = {str(e.id): e.source_ref or "" for e in session.exec(select(Evidence)).all()}
+    assert {s["status"] for s in statuses} >= {
+        "certified",
+        "expiring",
+        "expired",
+        "in_progress",
+        "not_started",
+    }
+    assert any(s["overdue"] for s in statuses) and any(s["compliant"] for s in statuses)
+    by_refresher = [
+        c
+        for c in renewals
+        if c.evidence_ids
+        and all(source_of[e].startswith("demo-refresher-") for e in c.evidence_ids)
+    ]
+    assert by_refresher, "some diplomas were renewed in the window by the refresher path"
