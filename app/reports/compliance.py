@@ -583,6 +583,10 @@ def _cadence(session: Session) -> dict[str, Any]:
                 "validity_months": t.validity_months,
                 "recertification_window_days": t.recertification_window_days,
                 "grace_period_days": t.grace_period_days,
+                "due_days": t.due_days,
+                "renewal_basis": t.renewal_basis,
+                "renewal_fixed_date": t.renewal_fixed_date,
+                "refresher_competencies": [r.competency for r in t.refresher_requirements],
             }
             for t in (ctx.tiers if ctx else [])
         ],
