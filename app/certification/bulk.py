@@ -394,7 +394,7 @@ def _required_by_person(
         for person_id, rank, role_id, start_date, employment_start in session.execute(
             statement
         ).all():
-            due = service.due_date(
+            due = service.due_on(
                 start_date or employment_start, ctx.role_requirements[role_id].get("due_days")
             )
             known = required.get(person_id)

@@ -257,7 +257,7 @@ def _current_roles(session: Session, person_id: uuid.UUID, today: date) -> list[
     )
 
 
-def due_date(start: date | None, due_days: int | None) -> date | None:
+def due_on(start: date | None, due_days: int | None) -> date | None:
     """A requirement's deadline: its due period counted from the start of the role, else
     from the hire date (the caller passes whichever applies)."""
     return start + timedelta(days=due_days) if start and due_days else None
@@ -277,7 +277,7 @@ def _required(
     for assignment in _current_roles(session, person.id, today) if person.active else []:
         requirement = ctx.requirement_of_role(session, assignment.role_id)
         tier = requirement.get("tier")
-        role_due = due_date(
+        role_due = due_on(
             assignment.start_date or person.employment_start_date, requirement.get("due_days")
         )
         if tier in ctx.tier_rank and (
