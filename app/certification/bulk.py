@@ -264,7 +264,7 @@ def refresher_completions(
 
     A requirement is met inside the window exactly when its latest satisfying evidence is
     from the window, so the per-competency maxima of `best_evidence` are compared with the
-    window's opening date, as rules.evaluate_refresher does."""
+    window's opening date, as rules.evaluate_in_window does."""
     if not ctx.refresher_requirements:
         return {}
     today = now.date()

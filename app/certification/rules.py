@@ -164,7 +164,7 @@ def evaluate_tier(
     return TierResult(met=met, results=results, completed_at=completed_at)
 
 
-def evaluate_refresher(
+def evaluate_in_window(
     requirements: Sequence[Requirement],
     evidence: Sequence[Evidence],
     *,
@@ -172,9 +172,10 @@ def evaluate_refresher(
     window_opens_on: date,
     validity_months: int,
 ) -> TierResult:
-    """A tier's shorter recertification path: met like a tier, but only evidence from the
-    held diploma's recertification window (or its grace period) counts, so the refresher
-    cannot be met by what the person showed for the diploma they are renewing."""
+    """Requirements met the way a renewal must meet them: only evidence from the held
+    diploma's recertification window (or its grace period) counts, so neither a tier's
+    refresher path nor its full requirements can be met again with what the person showed
+    for the diploma they are renewing."""
     recent = [item for item in evidence if item.occurred_at.date() >= window_opens_on]
     return evaluate_tier(requirements, recent, now=now, validity_months=validity_months)
 

@@ -108,10 +108,12 @@ class GapReport(BaseModel):
     due_date: date | None
     compliant: bool
     overdue: bool
-    path: Literal["full", "refresher"] = Field(
-        description="refresher: the person holds the required tier inside its recertification "
-        "window and the tier has a shorter path; the gaps are then that path's, counting only "
-        "evidence from the window"
+    path: Literal["full", "renewal", "refresher"] = Field(
+        description="Which requirements the gaps are of. full: the tier's requirements, any "
+        "evidence within the validity period counts. While the person's diploma for the "
+        "required tier is in its recertification window or grace period, only evidence from "
+        "the window counts, for the tier's shorter refresher path if it has one (refresher), "
+        "else for all its requirements again (renewal)."
     )
     gaps: list[Gap]
 

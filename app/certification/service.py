@@ -448,32 +448,37 @@ def _award_or_renew(
     return None
 
 
-def refresher_due(
-    ctx: ModelContext, held: list[Any], today: date
-) -> list[tuple[Any, list[rules.Requirement]]]:
-    """The diplomas a refresher could renew today, highest tier first, each with its path:
-    active, inside its window or grace period, of a tier with a refresher path, and not
-    implied by a valid diploma of a higher tier. Works on Certification rows and on the
-    bulk evaluation's plain views alike."""
+def renewable(held: list[Any], today: date) -> list[Any]:
+    """The diplomas that can be renewed today, highest tier first: the latest active one of
+    each tier, inside its window or grace period, and not implied by a valid diploma of a
+    higher tier. Works on Certification rows and on the bulk evaluation's plain views."""
     latest: dict[str, Any] = {}
     for c in held:
         if str(c.state) == "active" and (
             c.tier_key not in latest or c.valid_until > latest[c.tier_key].valid_until
         ):
             latest[c.tier_key] = c
-    due = []
-    for tier_key, current in latest.items():
-        if tier_key not in ctx.refresher_requirements:
-            continue
-        if not current.window_opens_on <= today <= current.grace_until:
-            continue
-        if any(
+    due = [
+        current
+        for current in latest.values()
+        if current.window_opens_on <= today <= current.grace_until
+        and not any(
             c.tier_rank > current.tier_rank and str(c.state) == "active" and today <= c.grace_until
             for c in held
-        ):
-            continue
-        due.append((current, ctx.refresher_requirements[tier_key]))
-    return sorted(due, key=lambda pair: -pair[0].tier_rank)
+        )
+    ]
+    return sorted(due, key=lambda c: -c.tier_rank)
+
+
+def refresher_due(
+    ctx: ModelContext, held: list[Any], today: date
+) -> list[tuple[Any, list[rules.Requirement]]]:
+    """The renewable diplomas whose tier has a refresher path, each with that path."""
+    return [
+        (current, ctx.refresher_requirements[current.tier_key])
+        for current in renewable(held, today)
+        if current.tier_key in ctx.refresher_requirements
+    ]
 
 
 def _renew_by_refresher(
@@ -489,7 +494,7 @@ def _renew_by_refresher(
     for current, requirements in refresher_due(
         ctx, _active_certifications(session, person.id), now.date()
     ):
-        result = rules.evaluate_refresher(
+        result = rules.evaluate_in_window(
             requirements,
             evidence,
             now=now,
@@ -998,25 +1003,25 @@ def gaps(session: Session, *, person: Person) -> dict[str, Any]:
     path = "full"
     if required_tier is not None:
         validity = ctx.validity_months(required_tier)
-        refresher = next(
+        in_window = next(
             (
-                (current, requirements)
-                for current, requirements in refresher_due(
-                    ctx, _active_certifications(session, person.id), today
-                )
-                if current.tier_key == required_tier
+                c
+                for c in renewable(_active_certifications(session, person.id), today)
+                if c.tier_key == required_tier
             ),
             None,
         )
-        if refresher is not None:
-            current, requirements = refresher
-            path = "refresher"
+        if in_window is not None:
+            # What renews the diploma: the refresher path, or else every requirement again,
+            # each counted only with evidence from the window.
+            path = "refresher" if required_tier in ctx.refresher_requirements else "renewal"
             tier_results = list(
-                rules.evaluate_refresher(
-                    requirements,
+                rules.evaluate_in_window(
+                    ctx.refresher_requirements.get(required_tier)
+                    or ctx.tier_requirements[required_tier],
                     evidence,
                     now=now,
-                    window_opens_on=current.window_opens_on,
+                    window_opens_on=in_window.window_opens_on,
                     validity_months=validity,
                 ).results
             )

@@ -205,7 +205,7 @@ def test_sql_refresher_completion_agrees_with_the_pure_rules(db, refresher_model
             db, ctx=ctx, now=now, person_ids=[p.id for p in people]
         )
         for person in people:
-            expected = rules.evaluate_refresher(
+            expected = rules.evaluate_in_window(
                 ctx.refresher_requirements["advanced"],
                 by_person[person.id],
                 now=now,

@@ -239,6 +239,21 @@ def test_bulk_refresher_renewal_decides_as_one_by_one(refresher):
     assert (again.changed, again.renewed) == (0, 0), "a re-run changes nothing"
 
 
+def test_gaps_in_the_window_without_a_refresher_list_every_requirement_again(
+    client, db, app, frozen_clock
+):
+    s = _setup(client, db, app, frozen_clock, model_content)
+    _certify(s)
+    assert _gaps(s)["gaps"] == []
+    until = date.fromisoformat(_status(s)["valid_until"])
+    _move_to(s, until - timedelta(days=45))
+    gaps = _gaps(s)
+    assert gaps["path"] == "renewal"
+    assert {g["competency"] for g in gaps["gaps"]} == {"ai-policy", "checking-output"}
+    _post(s, "checking-output", level="advanced", form="practical_assessment", days_ago=1)
+    assert [g["competency"] for g in _gaps(s)["gaps"]] == ["ai-policy"]
+
+
 # --- which date a renewal counts from -------------------------------------------------------
 
 
