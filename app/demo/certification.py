@@ -78,25 +78,17 @@ def load(session: Session, *, language: str) -> dict[str, int]:
         for index, (competency, level, forms, min_score) in enumerate(requirements):
             form = next((f for f in forms if f in PRACTICE_FORMS), forms[0])
             score = min(1.0, (min_score or 60) / 100 + rng.uniform(0.05, 0.25))
-            evidence_service.record(
+            _record(
                 session,
-                data=EvidenceCreate(
-                    person_id=person.id,
-                    competency_key=competency,
-                    level_key=level,
-                    assessment_form=form,
-                    source="assessor",
-                    source_ref=f"demo-{person.employee_number}-{competency}",
-                    score_scaled=round(score, 2),
-                    passed=True,
-                    occurred_at=moment - timedelta(days=len(requirements) - index),
-                    assessor_person_id=assessor if form in PRACTICE_FORMS else None,
-                    assessor_client_id="demo",
-                    notes="Beoordeeld in het werkoverleg."
-                    if language == "nl"
-                    else "Assessed in the team meeting.",
-                ),
-                content=ctx.content,
+                ctx,
+                person,
+                (competency, level, form, score),
+                at=moment - timedelta(days=len(requirements) - index),
+                source_ref=f"demo-{person.employee_number}-{competency}",
+                assessor=assessor,
+                notes="Beoordeeld in het werkoverleg."
+                if language == "nl"
+                else "Assessed in the team meeting.",
             )
             counts["demo_evidence"] += 1
         with clock_at(moment + timedelta(hours=2)):
@@ -105,22 +97,14 @@ def load(session: Session, *, language: str) -> dict[str, int]:
             # The micro-learning test of the refresher path, taken in the window, renews the
             # diploma from its old expiry date (as a POST /evidence would, at once).
             for competency, level, form, min_score in _refresher_of(session, ctx, person):
-                evidence_service.record(
+                _record(
                     session,
-                    data=EvidenceCreate(
-                        person_id=person.id,
-                        competency_key=competency,
-                        level_key=level,
-                        assessment_form=form,
-                        source="import",
-                        source_ref=f"demo-refresher-{person.employee_number}-{competency}",
-                        score_scaled=round(min(1.0, (min_score or 60) / 100 + 0.1), 2),
-                        passed=True,
-                        occurred_at=now - timedelta(days=rng.randint(3, 20)),
-                        assessor_person_id=assessor if form in PRACTICE_FORMS else None,
-                        assessor_client_id="demo",
-                    ),
-                    content=ctx.content,
+                    ctx,
+                    person,
+                    (competency, level, form, min(1.0, (min_score or 60) / 100 + 0.1)),
+                    at=now - timedelta(days=rng.randint(3, 20)),
+                    source_ref=f"demo-refresher-{person.employee_number}-{competency}",
+                    assessor=assessor,
                 )
                 counts["demo_evidence"] += 1
             service.evaluate_person(session, person=person, ctx=ctx, actor="demo")
@@ -155,6 +139,39 @@ def _requirements_of(
                 item.get("min_score"),
             )
     return list(wanted.values())
+
+
+def _record(
+    session: Session,
+    ctx: service.ModelContext,
+    person: Person,
+    shown: tuple[str, str, str, float],
+    *,
+    at: datetime,
+    source_ref: str,
+    assessor: Any,
+    notes: str | None = None,
+) -> None:
+    """One passed assessment (competency, level, form, scaled score), entered by an assessor."""
+    competency, level, form, score = shown
+    evidence_service.record(
+        session,
+        data=EvidenceCreate(
+            person_id=person.id,
+            competency_key=competency,
+            level_key=level,
+            assessment_form=form,
+            source="assessor",
+            source_ref=source_ref,
+            score_scaled=round(score, 2),
+            passed=True,
+            occurred_at=at,
+            assessor_person_id=assessor if form in PRACTICE_FORMS else None,
+            assessor_client_id="demo",
+            notes=notes,
+        ),
+        content=ctx.content,
+    )
 
 
 def _refresher_of(

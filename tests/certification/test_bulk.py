@@ -35,6 +35,32 @@ evidence_strategy = st.lists(
 )
 
 
+def _store_evidence(db, ctx, people, evidence, now) -> dict[uuid.UUID, list[rules.Evidence]]:
+    """The generated evidence as rows for the SQL, and as the pure rules' input per person."""
+    by_person: dict[uuid.UUID, list[rules.Evidence]] = {p.id: [] for p in people}
+    for index, competency, level, form, days, passed, score, voided in evidence:
+        person = people[index]
+        at = now - timedelta(days=days)
+        db.add(
+            Evidence(
+                person_id=person.id,
+                competency_key=competency,
+                level_key=level,
+                assessment_form=form,
+                source="import",
+                occurred_at=at,
+                passed=passed,
+                score_scaled=score,
+                voided_at=now if voided else None,
+            )
+        )
+        by_person[person.id].append(
+            rules.Evidence(competency, ctx.level_rank[level], form, at, passed, score, voided)
+        )
+    db.flush()
+    return by_person
+
+
 @pytest.fixture
 def model(client, db, app, frozen_clock):
     headers = auth_headers(db, app, "admin")
@@ -55,28 +81,7 @@ def test_sql_tier_completion_agrees_with_the_pure_rules(db, model, evidence):
     now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     savepoint = db.begin_nested()
     try:
-        by_person: dict[uuid.UUID, list[rules.Evidence]] = {p.id: [] for p in people}
-        for index, competency, level, form, days, passed, score, voided in evidence:
-            person = people[index]
-            at = now - timedelta(days=days)
-            db.add(
-                Evidence(
-                    person_id=person.id,
-                    competency_key=competency,
-                    level_key=level,
-                    assessment_form=form,
-                    source="import",
-                    source_ref=None,
-                    occurred_at=at,
-                    passed=passed,
-                    score_scaled=score,
-                    voided_at=now if voided else None,
-                )
-            )
-            by_person[person.id].append(
-                rules.Evidence(competency, ctx.level_rank[level], form, at, passed, score, voided)
-            )
-        db.flush()
+        by_person = _store_evidence(db, ctx, people, evidence, now)
         completions, _progress = bulk.tier_completions(
             db, ctx=ctx, now=now, person_ids=[p.id for p in people]
         )
@@ -162,7 +167,6 @@ def test_sql_refresher_completion_agrees_with_the_pure_rules(db, refresher_model
     now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     savepoint = db.begin_nested()
     try:
-        by_person: dict[uuid.UUID, list[rules.Evidence]] = {p.id: [] for p in people}
         window_of: dict[uuid.UUID, date] = {}
         for person, days in zip(people, opened, strict=True):
             window_of[person.id] = now.date() - timedelta(days=days)
@@ -181,26 +185,7 @@ def test_sql_refresher_completion_agrees_with_the_pure_rules(db, refresher_model
                     grace_until=until + timedelta(days=30),
                 )
             )
-        for index, competency, level, form, days, passed, score, voided in evidence:
-            person = people[index]
-            at = now - timedelta(days=days)
-            db.add(
-                Evidence(
-                    person_id=person.id,
-                    competency_key=competency,
-                    level_key=level,
-                    assessment_form=form,
-                    source="import",
-                    occurred_at=at,
-                    passed=passed,
-                    score_scaled=score,
-                    voided_at=now if voided else None,
-                )
-            )
-            by_person[person.id].append(
-                rules.Evidence(competency, ctx.level_rank[level], form, at, passed, score, voided)
-            )
-        db.flush()
+        by_person = _store_evidence(db, ctx, people, evidence, now)
         completed = bulk.refresher_completions(
             db, ctx=ctx, now=now, person_ids=[p.id for p in people]
         )
