@@ -355,14 +355,17 @@ def _dialect_insert(session: Session) -> Any:
 def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
     """Serialise concurrent evaluations of the same people (two LMS batches for one person):
     row locks on their person rows, taken in id order so two batches cannot deadlock.
-    SQLite needs none: its write lock already serialises writers."""
+    FOR NO KEY UPDATE, not FOR UPDATE: the batch's own evidence and statement rows already
+    hold FOR KEY SHARE on these rows (foreign-key checks), which FOR UPDATE would wait on
+    across two batches, each for the other. SQLite needs none: its write lock already
+    serialises writers."""
     if session.get_bind().dialect.name != "postgresql" or not person_ids:
         return
     session.execute(
         sa.select(Person.id)
         .where(Person.id.in_(sorted(set(person_ids))))  # type: ignore[attr-defined]
         .order_by(Person.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
 
 
