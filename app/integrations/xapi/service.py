@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.certification import service as certification_service
@@ -410,24 +412,29 @@ def _track_unmapped(
     unmapped = {a: n for a, n in seen.items() if a and (index is None or not index.match(a))}
     if not unmapped:
         return
-    known = {
-        row.activity_id: row
-        for row in session.exec(
-            select(XapiUnmappedActivity).where(
-                col(XapiUnmappedActivity.activity_id).in_(list(unmapped))
-            )
-        )
-    }
-    for activity_id, count in unmapped.items():
-        row = known.get(activity_id)
-        if row is None:
-            row = XapiUnmappedActivity(
-                activity_id=activity_id, statement_count=0, first_seen_at=now, last_seen_at=now
-            )
-        row.statement_count += count
-        row.last_seen_at = now
-        session.add(row)
-    session.flush()
+    # An upsert: two batches reporting the same new activity at once must not collide on
+    # its key (a 409 to the LMS); counts add up in either order.
+    table = XapiUnmappedActivity.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.activity_id],
+            set_={
+                "statement_count": table.c.statement_count + insert.excluded.statement_count,
+                "last_seen_at": insert.excluded.last_seen_at,
+            },
+        ),
+        [
+            {
+                "activity_id": activity_id,
+                "statement_count": count,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for activity_id, count in sorted(unmapped.items())
+        ],
+    )
 
 
 def _attach_pending(session: Session, resolved: dict[str, uuid.UUID]) -> list[derivation.Parsed]:

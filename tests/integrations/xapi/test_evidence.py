@@ -163,3 +163,12 @@ def test_unmapped_activities_are_reported(client, db, app):
     listed = client.get("/xapi/unmapped-activities", headers=headers).json()
     counts = {row["activity_id"]: row["statement_count"] for row in listed}
     assert counts[activity] == 3 and LMS + "policy-test" not in counts
+    first_seen = next(r["first_seen_at"] for r in listed if r["activity_id"] == activity)
+    client.post(
+        "/xapi/statements",
+        json=[statement("u@example.nl", "completed", activity) for _ in range(2)],
+        headers=headers,
+    )
+    again = client.get("/xapi/unmapped-activities", headers=headers).json()
+    row = next(r for r in again if r["activity_id"] == activity)
+    assert row["statement_count"] == 5 and row["first_seen_at"] == first_seen
