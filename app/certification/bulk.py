@@ -33,7 +33,7 @@ from app.certification.models import (
     PersonStatus,
 )
 from app.core import audit, clock, outbox
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, one_of
 from app.evidence.models import Evidence
 from app.org.models import Person, PersonRole
 
@@ -142,7 +142,7 @@ def completion_query(
         sa.or_(req.c.min_score.is_(None), Evidence.score_scaled >= req.c.min_score),
     ]
     if person_ids is not None:
-        conditions.append(Evidence.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        conditions.append(one_of(Evidence.person_id, person_ids, dialect=dialect))
     best = (
         sa.select(
             Evidence.person_id,
@@ -264,7 +264,9 @@ def _required_by_person(
         sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
     )
     if person_ids is not None:
-        current_role = sa.and_(current_role, PersonRole.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        current_role = sa.and_(
+            current_role, one_of(PersonRole.person_id, person_ids, dialect=_dialect(session))
+        )
     if tier_of_role:
         # Per person in SQL: the highest tier their current roles need, and the latest start
         # of a role needing it (the due date counts from there, else from the hire date).
@@ -346,6 +348,10 @@ def _required_by_person(
     return required, extras_met
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _dialect_insert(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert
@@ -363,7 +369,7 @@ def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
         return
     session.execute(
         sa.select(Person.id)
-        .where(Person.id.in_(sorted(set(person_ids))))  # type: ignore[attr-defined]
+        .where(one_of(Person.id, sorted(set(person_ids)), dialect="postgresql"))
         .order_by(Person.id)
         .with_for_update(key_share=True)
     ).all()
@@ -388,7 +394,7 @@ def evaluate_everyone(
     )
     people_query = sa.select(Person.id, Person.employee_number, Person.active)
     if person_ids is not None:
-        people_query = people_query.where(Person.id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        people_query = people_query.where(one_of(Person.id, person_ids, dialect=_dialect(session)))
     people = {row[0]: (row[1], row[2]) for row in session.execute(people_query).all()}
     certifications = _certifications_by_person(session, person_ids)
     revoked = _revocations(session, person_ids)
@@ -497,7 +503,9 @@ def _certifications_by_person(
         Certification.grace_until,
     ).where(Certification.state.in_(_HELD_STATES))  # type: ignore[attr-defined]
     if person_ids is not None:
-        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(Certification.person_id, person_ids, dialect=_dialect(session))
+        )
     held: dict[uuid.UUID, list[_CertView]] = defaultdict(list)
     for person_id, *values in session.execute(statement).all():
         held[person_id].append(
@@ -521,7 +529,9 @@ def _revocations(
         .group_by(Certification.person_id, Certification.tier_key)
     )
     if person_ids is not None:
-        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(Certification.person_id, person_ids, dialect=_dialect(session))
+        )
     revoked: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
     for person_id, tier_key, at in session.execute(statement).all():
         revoked[person_id][tier_key] = at
@@ -533,7 +543,9 @@ def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> list[
     # loaded objects stale in this session.
     statement = sa.select(*PersonStatus.__table__.columns)  # type: ignore[attr-defined]
     if person_ids is not None:
-        statement = statement.where(PersonStatus.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(PersonStatus.person_id, person_ids, dialect=_dialect(session))
+        )
     return session.execute(statement).all()
 
 

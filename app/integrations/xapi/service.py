@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
+from app.core.db import insert_rows, one_of
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
 from app.evidence.models import Evidence
@@ -184,11 +185,12 @@ def store(
             "2.1.2.s2.b6).",
             slug="duplicate-statement-id",
         )
+    dialect = session.get_bind().dialect.name
     existing = {
         str(row.id): row.raw
         for row in session.execute(
             sa.select(XapiStatement.id, XapiStatement.raw).where(  # type: ignore[call-overload]
-                col(XapiStatement.id).in_([uuid.UUID(i) for i in ids])
+                one_of(XapiStatement.id, [uuid.UUID(i) for i in ids], dialect=dialect)
             )
         )
     }
@@ -220,7 +222,7 @@ def store(
         if person_id is not None:
             row["person_id"] = person_id
             row["resolution"] = PersonResolution.resolved
-    session.execute(sa.insert(XapiStatement), rows)
+    insert_rows(session, XapiStatement.__table__, rows)  # type: ignore[attr-defined]
     audit.record(
         session,
         entity_type="xapi_batch",
@@ -444,7 +446,7 @@ def _attach_pending(session: Session, resolved: dict[str, uuid.UUID]) -> list[de
     rows = session.exec(
         select(XapiStatement).where(
             XapiStatement.resolution == PersonResolution.pending,
-            col(XapiStatement.actor_ifi).in_(list(resolved)),
+            one_of(XapiStatement.actor_ifi, resolved, dialect=session.get_bind().dialect.name),
         )
     ).all()
     if not rows:
