@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -54,12 +55,33 @@ class BulkResult:
 
 
 def _literal_table(
-    name: str, columns: Sequence[tuple[str, Any]], rows: Iterable[tuple], *, dialect: str
+    name: str,
+    columns: Sequence[tuple[str, Any]],
+    rows: Iterable[tuple],
+    *,
+    dialect: str,
+    few_people: bool = False,
 ) -> Any:
     """A small literal table. PostgreSQL gets a VALUES list, which its planner sizes right
     (a hash join against the evidence); SQLite, which has no column aliases on VALUES, gets
-    a UNION ALL of SELECTs. On PostgreSQL values are cast so NULLs have types too."""
+    a UNION ALL of SELECTs. On PostgreSQL values are cast so NULLs have types too.
+
+    few_people (evaluating given people, e.g. an LMS batch): on PostgreSQL one array
+    parameter per column, unnested. A VALUES list cannot be cached by SQLAlchemy, and
+    compiling the completion query was a third of a single statement's cost; for a few
+    people the join order does not matter (their evidence is read by index)."""
     rows = list(rows)
+    if dialect == "postgresql" and rows and few_people:
+        arrays = [
+            sa.bindparam(None, [row[i] for row in rows], type_=ARRAY(type_))
+            for i, (_, type_) in enumerate(columns)
+        ]
+        unnested = (
+            sa.func.unnest(*arrays)
+            .table_valued(*[sa.column(col, type_) for col, type_ in columns])
+            .render_derived(name=f"{name}_a")
+        )
+        return sa.select(*[unnested.c[col].label(col) for col, _ in columns]).cte(name)
     if dialect == "postgresql" and rows:
         table = sa.values(*[sa.column(col, type_) for col, type_ in columns], name=f"{name}_v")
         table = table.data(rows)
@@ -133,6 +155,7 @@ def completion_query(
         REQUIREMENT_COLUMNS,
         requirement_rows(requirements, level_keys=level_keys, oldest_by_group=oldest_by_group),
         dialect=dialect,
+        few_people=person_ids is not None,
     )
     conditions = [
         Evidence.voided_at.is_(None),  # type: ignore[union-attr]
@@ -275,6 +298,7 @@ def _required_by_person(
             [("role_id", sa.Uuid()), ("tier_rank", sa.Integer())],
             [(role_id, ctx.tier_rank[tier]) for role_id, tier in tier_of_role.items()],
             dialect=session.get_bind().dialect.name,
+            few_people=person_ids is not None,
         )
         ranked = (
             sa.select(PersonRole.person_id, role_rank.c.tier_rank, PersonRole.start_date)
