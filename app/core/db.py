@@ -7,6 +7,7 @@ PostgreSQL-only.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -199,6 +200,8 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
 
 
 def _copy_converter(column: sa.Column[Any], dialect: sa.Dialect) -> Any:
+    if isinstance(column.type, sa.JSON):
+        return json.dumps  # COPY takes json and jsonb as their text
     processor = column.type.bind_processor(dialect)
     if processor is not None:
         return processor
