@@ -135,10 +135,50 @@ def _statement(index: int, people: int) -> dict[str, Any]:
     }
 
 
+def _cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the app server and by the database's backends (Linux
+    /proc): CPU per request is far less sensitive than throughput to a shared machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: str) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    backends = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                backends += used(entry.name)
+    return used(str(server_pid)), backends
+
+
 async def _run(tasks: list[Any]) -> float:
     started = time.perf_counter()
     await asyncio.gather(*tasks)
     return time.perf_counter() - started
+
+
+class _Cpu:
+    """CPU milliseconds of the app server and of PostgreSQL per unit of work in a phase."""
+
+    def __init__(self, args: argparse.Namespace, results: dict[str, float]) -> None:
+        self.args, self.results = args, results
+
+    def start(self) -> None:
+        self.before = _cpu_seconds(self.args.server_pid, self.args.database)
+
+    def stop(self, label: str, units: int) -> None:
+        after = _cpu_seconds(self.args.server_pid, self.args.database)
+        app, db = (1000 * (a - b) / units for a, b in zip(after, self.before, strict=True))
+        self.results[f"  cpu ms/{label}: app"] = app
+        self.results[f"  cpu ms/{label}: db"] = db
 
 
 async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
@@ -154,11 +194,16 @@ async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) ->
                 response = await http.post(path, json=batch)
                 assert response.status_code == 200, response.text[:300]
 
+        cpu = _Cpu(args, results)
         per = args.batches // CONCURRENCY
+        cpu.start()
         seconds = await _run([batches("/bench/bare", per) for _ in range(CONCURRENCY)])
         results["bare batch statements/s"] = per * CONCURRENCY * 100 / seconds
+        cpu.stop("bare batch", per * CONCURRENCY)
+        cpu.start()
         seconds = await _run([batches("/xapi/statements", per) for _ in range(CONCURRENCY)])
         results["xapi batch statements/s"] = per * CONCURRENCY * 100 / seconds
+        cpu.stop("xapi batch", per * CONCURRENCY)
 
         ids: list[str] = []
 
@@ -175,8 +220,10 @@ async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) ->
         per = args.singles // CONCURRENCY
         seconds = await _run([singles("/bench/bare", per, False) for _ in range(CONCURRENCY)])
         results["bare single POSTs/s"] = per * CONCURRENCY / seconds
+        cpu.start()
         seconds = await _run([singles("/xapi/statements", per, True) for _ in range(CONCURRENCY)])
         results["xapi single POSTs/s"] = per * CONCURRENCY / seconds
+        cpu.stop("xapi single", per * CONCURRENCY)
 
         async def gets(count: int, offset: int) -> None:
             for n in range(count):
@@ -185,8 +232,10 @@ async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) ->
                 assert response.status_code == 200, response.text[:300]
 
         per = args.gets // CONCURRENCY
+        cpu.start()
         seconds = await _run([gets(per, i * per) for i in range(CONCURRENCY)])
         results["xapi GET by id req/s"] = per * CONCURRENCY / seconds
+        cpu.stop("GET", per * CONCURRENCY)
     return results
 
 
@@ -264,6 +313,7 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        args.server_pid, args.database = server.pid, name
         token = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
         results = asyncio.run(_load(base, headers, args))
@@ -271,10 +321,11 @@ def main() -> None:
             evidence = connection.execute(sa.text("SELECT count(*) FROM evidence")).scalar()
         print(
             f"PostgreSQL, {CONCURRENCY} concurrent clients, {os.cpu_count()} CPUs, "
-            f"{args.people} people; evidence rows written: {evidence}"
+            f"{args.people} people; evidence rows written: {evidence}; "
+            f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
         )
         for label, value in results.items():
-            print(f"{label:28} {value:10.0f}")
+            print(f"{label:32} {value:10.1f}" if "cpu" in label else f"{label:32} {value:10.0f}")
         engine.dispose()
     finally:
         if server is not None:

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -33,7 +34,7 @@ from app.certification.models import (
     PersonStatus,
 )
 from app.core import audit, clock, outbox
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, one_of
 from app.evidence.models import Evidence
 from app.org.models import Person, PersonRole
 
@@ -55,12 +56,33 @@ class BulkResult:
 
 
 def _literal_table(
-    name: str, columns: Sequence[tuple[str, Any]], rows: Iterable[tuple], *, dialect: str
+    name: str,
+    columns: Sequence[tuple[str, Any]],
+    rows: Iterable[tuple],
+    *,
+    dialect: str,
+    few_people: bool = False,
 ) -> Any:
     """A small literal table. PostgreSQL gets a VALUES list, which its planner sizes right
     (a hash join against the evidence); SQLite, which has no column aliases on VALUES, gets
-    a UNION ALL of SELECTs. On PostgreSQL values are cast so NULLs have types too."""
+    a UNION ALL of SELECTs. On PostgreSQL values are cast so NULLs have types too.
+
+    few_people (evaluating given people, e.g. an LMS batch): on PostgreSQL one array
+    parameter per column, unnested. A VALUES list cannot be cached by SQLAlchemy, and
+    compiling the completion query was a third of a single statement's cost; for a few
+    people the join order does not matter (their evidence is read by index)."""
     rows = list(rows)
+    if dialect == "postgresql" and rows and few_people:
+        arrays = [
+            sa.bindparam(None, [row[i] for row in rows], type_=ARRAY(type_))
+            for i, (_, type_) in enumerate(columns)
+        ]
+        unnested = (
+            sa.func.unnest(*arrays)
+            .table_valued(*[sa.column(col, type_) for col, type_ in columns])
+            .render_derived(name=f"{name}_a")
+        )
+        return sa.select(*[unnested.c[col].label(col) for col, _ in columns]).cte(name)
     if dialect == "postgresql" and rows:
         table = sa.values(*[sa.column(col, type_) for col, type_ in columns], name=f"{name}_v")
         table = table.data(rows)
@@ -134,6 +156,7 @@ def best_evidence(
         REQUIREMENT_COLUMNS,
         requirement_rows(requirements, level_keys=level_keys, oldest_by_group=oldest_by_group),
         dialect=dialect,
+        few_people=person_ids is not None,
     )
     conditions = [
         Evidence.voided_at.is_(None),  # type: ignore[union-attr]
@@ -143,7 +166,7 @@ def best_evidence(
         sa.or_(req.c.min_score.is_(None), Evidence.score_scaled >= req.c.min_score),
     ]
     if person_ids is not None:
-        conditions.append(Evidence.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        conditions.append(one_of(Evidence.person_id, person_ids, dialect=dialect))
     best = (
         sa.select(
             Evidence.person_id,
@@ -347,7 +370,9 @@ def _required_by_person(
         sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
     )
     if person_ids is not None:
-        current_role = sa.and_(current_role, PersonRole.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        current_role = sa.and_(
+            current_role, one_of(PersonRole.person_id, person_ids, dialect=_dialect(session))
+        )
     if tier_of_role:
         # Per person in SQL: the highest tier their current roles need, and the latest start
         # of a role needing it (the due date counts from there, else from the hire date).
@@ -356,6 +381,7 @@ def _required_by_person(
             [("role_id", sa.Uuid()), ("tier_rank", sa.Integer())],
             [(role_id, ctx.tier_rank[tier]) for role_id, tier in tier_of_role.items()],
             dialect=session.get_bind().dialect.name,
+            few_people=person_ids is not None,
         )
         ranked = (
             sa.select(
@@ -441,6 +467,10 @@ def _required_by_person(
     return required, extras_met
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _dialect_insert(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert
@@ -450,14 +480,17 @@ def _dialect_insert(session: Session) -> Any:
 def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> None:
     """Serialise concurrent evaluations of the same people (two LMS batches for one person):
     row locks on their person rows, taken in id order so two batches cannot deadlock.
-    SQLite needs none: its write lock already serialises writers."""
+    FOR NO KEY UPDATE, not FOR UPDATE: the batch's own evidence and statement rows already
+    hold FOR KEY SHARE on these rows (foreign-key checks), which FOR UPDATE would wait on
+    across two batches, each for the other. SQLite needs none: its write lock already
+    serialises writers."""
     if session.get_bind().dialect.name != "postgresql" or not person_ids:
         return
     session.execute(
         sa.select(Person.id)
-        .where(Person.id.in_(sorted(set(person_ids))))  # type: ignore[attr-defined]
+        .where(one_of(Person.id, sorted(set(person_ids)), dialect="postgresql"))
         .order_by(Person.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
 
 
@@ -481,7 +514,7 @@ def evaluate_everyone(
     )
     people_query = sa.select(Person.id, Person.employee_number, Person.active)
     if person_ids is not None:
-        people_query = people_query.where(Person.id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        people_query = people_query.where(one_of(Person.id, person_ids, dialect=_dialect(session)))
     people = {row[0]: (row[1], row[2]) for row in session.execute(people_query).all()}
     certifications = _certifications_by_person(session, person_ids)
     revoked = _revocations(session, person_ids)
@@ -595,7 +628,9 @@ def _certifications_by_person(
         Certification.grace_until,
     ).where(Certification.state.in_(_HELD_STATES))  # type: ignore[attr-defined]
     if person_ids is not None:
-        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(Certification.person_id, person_ids, dialect=_dialect(session))
+        )
     held: dict[uuid.UUID, list[_CertView]] = defaultdict(list)
     for person_id, *values in session.execute(statement).all():
         held[person_id].append(
@@ -619,7 +654,9 @@ def _revocations(
         .group_by(Certification.person_id, Certification.tier_key)
     )
     if person_ids is not None:
-        statement = statement.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(Certification.person_id, person_ids, dialect=_dialect(session))
+        )
     revoked: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
     for person_id, tier_key, at in session.execute(statement).all():
         revoked[person_id][tier_key] = at
@@ -631,7 +668,9 @@ def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> list[
     # loaded objects stale in this session.
     statement = sa.select(*PersonStatus.__table__.columns)  # type: ignore[attr-defined]
     if person_ids is not None:
-        statement = statement.where(PersonStatus.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        statement = statement.where(
+            one_of(PersonStatus.person_id, person_ids, dialect=_dialect(session))
+        )
     return session.execute(statement).all()
 
 

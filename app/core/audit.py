@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel, select
@@ -29,6 +30,11 @@ GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the commit-order advisory lock on PostgreSQL.
 _AUDIT_LOCK_KEY = 7_424_201
 _PENDING = "audit_pending"
+# A batch of records created together (an LMS batch's evidence) is one entry with this
+# action; its `after` lists the records' ids under BATCH_IDS, and filtering the audit list
+# by entity_id finds the batch entry of any record in it.
+BATCH_CREATE = "create_batch"
+BATCH_IDS = "ids"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -179,13 +185,35 @@ def _iterate(session: Session, batch_size: int) -> Iterator[AuditEvent]:
         after = batch[-1].seq
 
 
+def _lists(dialect: str, entity_id: str) -> Any:
+    """The batch entry's BATCH_IDS holds entity_id."""
+    if dialect == "postgresql":
+        ids = sa.type_coerce(AuditEvent.after, JSONB)[BATCH_IDS]
+        return ids.contains(sa.func.jsonb_build_array(entity_id))
+    each = sa.func.json_each(AuditEvent.after, f"$.{BATCH_IDS}").table_valued("value")
+    return sa.select(sa.literal(1)).select_from(each).where(each.c.value == entity_id).exists()
+
+
 def list_events(
     session: Session, *, page: PageParams, filters: dict[str, str | None]
 ) -> tuple[list[AuditEvent], str | None]:
     """Audit events in chain order, filtered by exact column values."""
     statement = select(AuditEvent)
     for column, value in filters.items():
-        if value is not None:
+        if value is None:
+            continue
+        if column == "entity_id":
+            # The record's own entries, and the batch entries that list it (BATCH_IDS).
+            statement = statement.where(
+                sa.or_(
+                    AuditEvent.entity_id == value,  # type: ignore[arg-type]
+                    sa.and_(
+                        AuditEvent.action == BATCH_CREATE,  # type: ignore[arg-type]
+                        _lists(session.get_bind().dialect.name, value),
+                    ),
+                )
+            )
+        else:
             statement = statement.where(getattr(AuditEvent, column) == value)
     return paginate(
         session,

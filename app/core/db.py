@@ -7,14 +7,16 @@ PostgreSQL-only.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel
@@ -147,3 +149,62 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:
+    """`column IN (values)`. On PostgreSQL one array parameter (`column = ANY(:values)`):
+    the SQL text is the same for any number of values, so it is compiled once and the
+    server can prepare it; an expanded IN list is rendered, parsed and planned per call."""
+    values = list(values)
+    if dialect == "postgresql":
+        item_type = sa.String() if column.type._isnull else column.type  # e.g. lower(...)
+        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(item_type)))
+    return column.in_(values)
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL (a third of the
+    client CPU of an executemany and one round trip), one executemany elsewhere. Every row
+    has every column; values pass through the columns' bind processors as with an INSERT."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), rows)
+        return
+    import psycopg
+
+    columns = list(table.columns)
+    converters = [_copy_converter(column, connection.dialect) for column in columns]
+    names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
+    statement = (
+        f"COPY {connection.dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    )
+    driver_connection: Any = connection.connection.driver_connection
+    try:
+        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        value if convert is None or value is None else convert(value)
+                        for convert, value in zip(
+                            converters, [row[c.key] for c in columns], strict=True
+                        )
+                    ]
+                )
+    except psycopg.Error as exc:
+        # As SQLAlchemy would raise it: a duplicate key is an IntegrityError (409).
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, psycopg.Error, dialect=connection.dialect
+        ) from exc
+
+
+def _copy_converter(column: sa.Column[Any], dialect: sa.Dialect) -> Any:
+    if isinstance(column.type, sa.JSON):
+        return json.dumps  # COPY takes json and jsonb as their text
+    processor = column.type.bind_processor(dialect)
+    if processor is not None:
+        return processor
+    if isinstance(column.type, sa.String):
+        return lambda value: value.value if isinstance(value, Enum) else value
+    return None

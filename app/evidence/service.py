@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from app.competencies.schemas import VersionContent
 from app.core import audit, clock
+from app.core.db import insert_rows, one_of
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.evidence.models import Evidence
@@ -97,15 +98,30 @@ def record(
 
 def record_many(session: Session, *, items: Sequence[EvidenceCreate]) -> list[uuid.UUID]:
     """Bulk insert of already-validated evidence (LMS batches); skips (source, source_ref)
-    pairs that exist. Returns the ids of the rows inserted."""
+    pairs that exist. Returns the ids of the rows inserted.
+
+    The batch is audited as one entry (entity type `evidence`, action `create_batch`) that
+    holds every inserted record as stored; the audit list finds it by any of their ids."""
     if not items:
         return []
-    refs = [(i.source, i.source_ref) for i in items if i.source_ref]
+    refs: dict[str, list[str]] = {}
+    for item in items:
+        if item.source_ref:
+            refs.setdefault(str(item.source), []).append(item.source_ref)
     existing: set[tuple[str, str]] = set()
     if refs:
+        dialect = session.get_bind().dialect.name
         rows = session.execute(
             sa.select(Evidence.source, Evidence.source_ref).where(  # type: ignore[call-overload]
-                sa.tuple_(Evidence.source, Evidence.source_ref).in_(refs)
+                sa.or_(
+                    *(
+                        sa.and_(
+                            Evidence.source == source,  # type: ignore[arg-type]
+                            one_of(Evidence.source_ref, source_refs, dialect=dialect),
+                        )
+                        for source, source_refs in refs.items()
+                    )
+                )
             )
         ).all()
         existing = {(str(r[0]), str(r[1])) for r in rows}
@@ -115,21 +131,26 @@ def record_many(session: Session, *, items: Sequence[EvidenceCreate]) -> list[uu
         if item.source_ref and (str(item.source), item.source_ref) in existing:
             continue
         row = item.model_dump()
-        row["id"] = uuid.uuid4()
-        row["recorded_at"] = now
+        row.update(id=uuid.uuid4(), recorded_at=now, voided_at=None, voided_reason=None)
+        row.update(voided_by=None)
         rows_to_insert.append(row)
         if item.source_ref:
             existing.add((str(item.source), item.source_ref))
     if rows_to_insert:
-        session.execute(sa.insert(Evidence), rows_to_insert)
-        for row in rows_to_insert:
-            audit.record(
-                session,
-                entity_type="evidence",
-                entity_id=row["id"],
-                action="create",
-                after={k: v for k, v in row.items() if k != "id"},
-            )
+        insert_rows(session, Evidence.__table__, rows_to_insert)  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            entity_type="evidence",
+            entity_id=uuid.uuid4(),
+            action=audit.BATCH_CREATE,
+            after={
+                audit.BATCH_IDS: [str(row["id"]) for row in rows_to_insert],
+                "records": [
+                    {k: v for k, v in row.items() if not k.startswith("voided")}
+                    for row in rows_to_insert
+                ],
+            },
+        )
     return [row["id"] for row in rows_to_insert]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.core.db import one_of
 from app.org.models import Person
 
 
@@ -85,10 +86,11 @@ def resolve(
     by_number: dict[str, uuid.UUID] = {}
     table = Person.__table__  # type: ignore[attr-defined]
     conditions = []
+    dialect = session.get_bind().dialect.name
     if emails:
-        conditions.append(sa.func.lower(table.c.email).in_(sorted(emails)))
+        conditions.append(one_of(sa.func.lower(table.c.email), sorted(emails), dialect=dialect))
     if numbers:
-        conditions.append(table.c.employee_number.in_(sorted(numbers)))
+        conditions.append(one_of(table.c.employee_number, sorted(numbers), dialect=dialect))
     if conditions:
         rows = session.execute(
             sa.select(table.c.id, table.c.email, table.c.employee_number).where(sa.or_(*conditions))

@@ -20,11 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
+from app.core.db import insert_rows, one_of
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
 from app.evidence.models import Evidence
@@ -182,11 +185,12 @@ def store(
             "2.1.2.s2.b6).",
             slug="duplicate-statement-id",
         )
+    dialect = session.get_bind().dialect.name
     existing = {
         str(row.id): row.raw
         for row in session.execute(
             sa.select(XapiStatement.id, XapiStatement.raw).where(  # type: ignore[call-overload]
-                col(XapiStatement.id).in_([uuid.UUID(i) for i in ids])
+                one_of(XapiStatement.id, [uuid.UUID(i) for i in ids], dialect=dialect)
             )
         )
     }
@@ -218,7 +222,7 @@ def store(
         if person_id is not None:
             row["person_id"] = person_id
             row["resolution"] = PersonResolution.resolved
-    session.execute(sa.insert(XapiStatement), rows)
+    insert_rows(session, XapiStatement.__table__, rows)  # type: ignore[attr-defined]
     audit.record(
         session,
         entity_type="xapi_batch",
@@ -410,24 +414,29 @@ def _track_unmapped(
     unmapped = {a: n for a, n in seen.items() if a and (index is None or not index.match(a))}
     if not unmapped:
         return
-    known = {
-        row.activity_id: row
-        for row in session.exec(
-            select(XapiUnmappedActivity).where(
-                col(XapiUnmappedActivity.activity_id).in_(list(unmapped))
-            )
-        )
-    }
-    for activity_id, count in unmapped.items():
-        row = known.get(activity_id)
-        if row is None:
-            row = XapiUnmappedActivity(
-                activity_id=activity_id, statement_count=0, first_seen_at=now, last_seen_at=now
-            )
-        row.statement_count += count
-        row.last_seen_at = now
-        session.add(row)
-    session.flush()
+    # An upsert: two batches reporting the same new activity at once must not collide on
+    # its key (a 409 to the LMS); counts add up in either order.
+    table = XapiUnmappedActivity.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.activity_id],
+            set_={
+                "statement_count": table.c.statement_count + insert.excluded.statement_count,
+                "last_seen_at": insert.excluded.last_seen_at,
+            },
+        ),
+        [
+            {
+                "activity_id": activity_id,
+                "statement_count": count,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for activity_id, count in sorted(unmapped.items())
+        ],
+    )
 
 
 def _attach_pending(session: Session, resolved: dict[str, uuid.UUID]) -> list[derivation.Parsed]:
@@ -437,7 +446,7 @@ def _attach_pending(session: Session, resolved: dict[str, uuid.UUID]) -> list[de
     rows = session.exec(
         select(XapiStatement).where(
             XapiStatement.resolution == PersonResolution.pending,
-            col(XapiStatement.actor_ifi).in_(list(resolved)),
+            one_of(XapiStatement.actor_ifi, resolved, dialect=session.get_bind().dialect.name),
         )
     ).all()
     if not rows:

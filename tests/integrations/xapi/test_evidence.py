@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.evidence.models import Evidence
 from app.integrations.xapi import service
+from tests.factories import auth_headers
 from tests.integrations.xapi.factories import LMS, cmi5, lrs_headers, person, publish, statement
 
 
@@ -163,3 +164,54 @@ def test_unmapped_activities_are_reported(client, db, app):
     listed = client.get("/xapi/unmapped-activities", headers=headers).json()
     counts = {row["activity_id"]: row["statement_count"] for row in listed}
     assert counts[activity] == 3 and LMS + "policy-test" not in counts
+    first_seen = next(r["first_seen_at"] for r in listed if r["activity_id"] == activity)
+    client.post(
+        "/xapi/statements",
+        json=[statement("u@example.nl", "completed", activity) for _ in range(2)],
+        headers=headers,
+    )
+    again = client.get("/xapi/unmapped-activities", headers=headers).json()
+    row = next(r for r in again if r["activity_id"] == activity)
+    assert row["statement_count"] == 5 and row["first_seen_at"] == first_seen
+
+
+def test_a_batch_is_audited_as_one_entry_that_finds_each_record(client, db, app):
+    """A batch's evidence is one audit entry holding every record as stored; the audit list
+    filtered by a record's id returns it, and the chain still verifies."""
+    ctx = publish(client, db, app)
+    people = [person(db, ctx["role"]) for _ in range(3)]
+    batch = [
+        statement(p.email, "passed", LMS + "policy-test", result={"score": {"scaled": 0.9}})
+        for p in people
+    ]
+    assert client.post("/xapi/statements", json=batch, headers=lrs_headers(db)).status_code == 200
+    records = [e for p in people for e in _evidence(db, p.id)]
+    assert len(records) == 3
+    headers = auth_headers(db, app, "audit:read")
+    entries = []
+    for record in records:
+        found = client.get(
+            "/audit-events",
+            params={"entity_type": "evidence", "entity_id": str(record.id)},
+            headers=headers,
+        ).json()["items"]
+        assert len(found) == 1
+        entries.append(found[0])
+    assert len({e["seq"] for e in entries}) == 1
+    entry = entries[0]
+    assert entry["action"] == "create_batch"
+    assert sorted(entry["after"]["ids"]) == sorted(str(r.id) for r in records)
+    stored = {r["id"]: r for r in entry["after"]["records"]}
+    for record in records:
+        assert stored[str(record.id)]["person_id"] == str(record.person_id)
+        assert stored[str(record.id)]["source_ref"] == record.source_ref
+    # A person's id is not a record of the batch, though the records name it.
+    assert (
+        client.get(
+            "/audit-events",
+            params={"entity_type": "evidence", "entity_id": str(people[0].id)},
+            headers=headers,
+        ).json()["items"]
+        == []
+    )
+    assert client.get("/audit-events/verify", headers=headers).json()["intact"] is True
