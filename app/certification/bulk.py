@@ -313,7 +313,9 @@ def refresher_completions(
         Certification.grace_until >= today,
     )
     if person_ids is not None:
-        window = window.where(Certification.person_id.in_(list(person_ids)))  # type: ignore[attr-defined]
+        window = window.where(
+            one_of(Certification.person_id, person_ids, dialect=_dialect(session))
+        )
     window_cte = window.cte("in_window")
     statement = sa.select(
         best.c.person_id,
