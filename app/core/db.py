@@ -84,6 +84,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Reads through the OS page cache instead of copying pages into each connection's 2 MB
+    # cache: a report's join over 100,000 people looks rows up in random order, and took
+    # 0.7 s instead of 0.45 s through the small cache (docs/benchmarks.md, coverage report).
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
