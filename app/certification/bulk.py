@@ -10,6 +10,7 @@ test proves the SQL and the pure rules agree.
 
 from __future__ import annotations
 
+import json
 import operator
 import uuid
 from collections import defaultdict
@@ -19,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -83,6 +85,8 @@ def _literal_table(
             .render_derived(name=f"{name}_a")
         )
         return sa.select(*[unnested.c[col].label(col) for col, _ in columns]).cte(name)
+    if dialect == "sqlite" and rows and few_people:
+        return _json_table(name, columns, rows)
     if dialect == "postgresql" and rows:
         table = sa.values(*[sa.column(col, type_) for col, type_ in columns], name=f"{name}_v")
         table = table.data(rows)
@@ -101,6 +105,35 @@ def _literal_table(
 
     selects = [select_of(row) for row in rows] or [select_of(None).where(sa.false())]
     return sa.union_all(*selects).cte(name)
+
+
+_SQLITE = sqlite_dialect.dialect()
+
+
+def _json_table(name: str, columns: Sequence[tuple[str, Any]], rows: list[tuple]) -> Any:
+    """SQLite's counterpart of the unnested arrays: the rows as one JSON parameter read with
+    json_each, so the SQL text is the same for every batch and SQLAlchemy compiles it once.
+    A UNION ALL of literal SELECTs (one per acceptable level and form) took ~100 ms to build
+    and compile for a model of 16 competencies, on every evaluation of an LMS batch. Values
+    go into the JSON as the column types would bind them, so comparisons with stored
+    columns (text datetimes, hex UUIDs) behave as with bound parameters."""
+    processors = [type_._cached_bind_processor(_SQLITE) for _, type_ in columns]
+    encoded = [
+        [
+            value if process is None or value is None else process(value)
+            for value, process in zip(row, processors, strict=True)
+        ]
+        for row in rows
+    ]
+    each = sa.func.json_each(sa.bindparam(f"{name}_json", json.dumps(encoded))).table_valued(
+        "value"
+    )
+    return sa.select(
+        *[
+            sa.type_coerce(sa.func.json_extract(each.c.value, f"$[{i}]"), type_).label(col)
+            for i, (col, type_) in enumerate(columns)
+        ]
+    ).cte(name)
 
 
 def requirement_rows(
