@@ -88,7 +88,9 @@ def resolve(
     conditions = []
     dialect = session.get_bind().dialect.name
     if emails:
-        conditions.append(one_of(sa.func.lower(table.c.email), sorted(emails), dialect=dialect))
+        # Stored emails are lower-case (org.schemas normalises every write), so the unique
+        # index on email answers this; lower(email) would scan every person.
+        conditions.append(one_of(table.c.email, sorted(emails), dialect=dialect))
     if numbers:
         conditions.append(one_of(table.c.employee_number, sorted(numbers), dialect=dialect))
     if conditions:
