@@ -47,6 +47,15 @@ def test_evidence_per_verb_and_pass_rule(client, db, app, verb, activity, result
         assert item.source == "xapi" and item.source_ref.startswith(body["id"])
 
 
+def test_mbox_matches_the_work_email_whatever_its_case(client, db, app):
+    """LMSs send mailto: addresses as users typed them; people's emails are stored lower-case."""
+    ctx = publish(client, db, app)
+    someone = person(db, ctx["role"])
+    body = statement(someone.email.upper(), "passed", LMS + "checking-output-lab")
+    assert client.post("/xapi/statements", json=body, headers=lrs_headers(db)).status_code == 200
+    assert [e.competency_key for e in _evidence(db, someone.id)] == ["checking-output"]
+
+
 @pytest.mark.parametrize(
     ("move_on", "verbs", "satisfied_at"),
     [
