@@ -27,7 +27,9 @@ from app.core.idempotency import IdempotentReplay, replay_handler
 from app.core.keys import SigningKey
 from app.core.logging import configure_logging
 from app.core.middleware import HTTPMetrics, RequestContextMiddleware
+from app.core.raw_reads import AsyncReads
 from app.integrations.scim.errors import install_scim_error_handlers
+from app.integrations.xapi.statement_read import StatementReader
 
 logger = logging.getLogger("aidiploma")
 
@@ -187,8 +189,10 @@ def create_app(
 
     registry.register(BacklogCollector(lambda: app.state.session_factory))  # type: ignore[arg-type]
     app.state.status_reader = StatusReader(engine.dialect)
+    app.state.xapi_statement_reader = StatementReader(engine.dialect)
     if engine.dialect.name != "sqlite":
         app.state.status_server_reads = AsyncServerReads(engine)
+        app.state.xapi_server_reads = AsyncReads(engine)
     app.state.head_revision = migrations.head_revision()
 
     install_error_handlers(app)

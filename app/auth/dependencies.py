@@ -104,6 +104,38 @@ def _authenticate_basic(request: Request, credentials: str) -> Identity:
     return identity
 
 
+def identity_without_database(request: Request, scope: str) -> Identity | None:
+    """The caller's identity if it holds `scope` and can be established without the
+    database: a Bearer token, or HTTP Basic credentials verified recently (the
+    BasicCredentialCache); None otherwise, and for anything `authorize` would refuse.
+
+    For hot read routes that fall back to the full route (and `authorize`) on None. The
+    caller must still check the client's active flag for local identities, in its own read.
+    """
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if not token:
+        return None
+    identity: Identity | None = None
+    if scheme.lower() == "bearer":
+        try:
+            identity = request.app.state.token_verifier.verify(token)
+        except Exception:
+            return None
+    elif scheme.lower() == "basic" and request.url.path.startswith(BASIC_AUTH_PATH_PREFIXES):
+        cache = getattr(request.app.state, "basic_credential_cache", None)
+        try:
+            client_id, sep, secret = base64.b64decode(token, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if cache is None or not sep:
+            return None
+        identity = cache.get(client_id, secret)
+    if identity is None or not identity.has(scope):
+        return None
+    return identity
+
+
 def require(scope: str) -> Any:
     """A route dependency demanding `scope` (documented in OpenAPI as an OAuth2 scope)."""
     if scope not in SCOPES:

@@ -166,16 +166,28 @@ def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:
     return column.in_(values)
 
 
+# Below this many rows an INSERT costs PostgreSQL less than COPY (bench/bench_insert_rows.py:
+# one row ~10% less server and client CPU; from two rows on COPY is cheaper, 15-40%; figures
+# in docs/benchmarks.md).
+COPY_MIN_ROWS = 2
+
+
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows in the session's transaction: COPY on PostgreSQL (a third of the
-    client CPU of an executemany and one round trip), one executemany elsewhere. Every row
-    has every column; values pass through the columns' bind processors as with an INSERT."""
+    """Insert many rows in the session's transaction: on PostgreSQL with COPY from
+    COPY_MIN_ROWS rows on (a third of the client CPU of an executemany and one round trip),
+    otherwise as one multi-row INSERT (SQLAlchemy's insertmanyvalues). Every row has every
+    column; values pass through the columns' bind processors as with an INSERT."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         connection.execute(sa.insert(table), rows)
         return
+    copy_rows(connection, table, rows)
+
+
+def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY rows into a table on PostgreSQL; a duplicate key raises IntegrityError."""
     import psycopg
 
     columns = list(table.columns)

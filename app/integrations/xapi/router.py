@@ -19,11 +19,12 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 
-from app.auth.dependencies import CurrentIdentity, require
+from app.auth.dependencies import CurrentIdentity, identity_without_database, require
 from app.core.errors import AppError, BadRequest, problem_response, problem_responses
 from app.core.routing import AppRoute, get_session
 from app.integrations.xapi import service
 from app.integrations.xapi.schemas import EXAMPLE_STATEMENT, About, UnmappedActivity
+from app.integrations.xapi.statement_read import StatementReader
 from app.integrations.xapi.validation import StatementInvalid, parse_timestamp
 
 VERSION_HEADER = "X-Experience-API-Version"
@@ -56,7 +57,7 @@ class XapiRoute(AppRoute):
     """AppRoute that renders errors itself so they carry the xAPI headers too."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        inner = super().get_route_handler()
+        inner = self.inner_handler()
 
         async def handler(request: Request) -> Response:
             try:
@@ -81,6 +82,26 @@ class XapiRoute(AppRoute):
             if request.url.path.endswith("/statements"):
                 response.headers[CONSISTENT_HEADER] = service.consistent_through()
             return response
+
+        return handler
+
+    def inner_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The handler whose errors get rendered: AppRoute's (session, one commit)."""
+        return super().get_route_handler()
+
+
+class StatementsGetRoute(XapiRoute):
+    """GET /xapi/statements: a single statement by id is read on a lean path (one SQL
+    statement, no ORM session, no thread hop: see statement_read.py); any other request,
+    and any the lean path cannot answer without the full route's checks, goes the full way.
+    """
+
+    def inner_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        full = super().inner_handler()
+
+        async def handler(request: Request) -> Response:
+            response = await _single_statement_lean(request)
+            return response if response is not None else await full(request)
 
         return handler
 
@@ -235,13 +256,6 @@ def _statement_json(raw: str, fmt: str) -> str:
     return raw
 
 
-@router.get(
-    "/statements",
-    summary="Get one statement or query statements",
-    responses=problem_responses(400, 401, 403, 404),
-    dependencies=[require("xapi:read")],
-    response_class=Response,
-)
 def get_statements(
     request: Request,
     session: SessionDep,
@@ -325,6 +339,66 @@ def get_statements(
         + "}"
     )
     return Response(body, media_type="application/json")
+
+
+router.add_api_route(
+    "/statements",
+    get_statements,
+    methods=["GET"],
+    summary="Get one statement or query statements",
+    responses=problem_responses(400, 401, 403, 404),
+    dependencies=[require("xapi:read")],
+    response_class=Response,
+    route_class_override=StatementsGetRoute,
+)
+
+
+async def _single_statement_lean(request: Request) -> Response | None:
+    """GET by statementId or voidedStatementId with a cheaply known caller; None when the
+    request needs the full route, which then answers it (and every error) as always.
+
+    The same rules as `get_statements`: the version header (Communication 3.3), only format
+    and attachments beside the id (2.1.3.s2.b2), a voided statement only by
+    voidedStatementId (Data 2.3.2), the scope xapi:read, and the client still active,
+    checked in the same SQL statement as the read.
+    """
+    reader: StatementReader | None = getattr(request.app.state, "xapi_statement_reader", None)
+    if reader is None:
+        return None
+    params = request.query_params
+    if len(params.multi_items()) != len(params) or not set(params) <= SINGLE_PARAMS:
+        return None
+    statement_id, voided_id = params.get("statementId"), params.get("voidedStatementId")
+    if (statement_id is None) == (voided_id is None):
+        return None
+    fmt = params.get("format", "exact")
+    if fmt not in ("ids", "exact", "canonical") or params.get("attachments", "false") != "false":
+        return None
+    match = VERSION_RE.match(request.headers.get(VERSION_HEADER) or "")
+    if not match:
+        return None
+    asked = statement_id if statement_id is not None else voided_id or ""
+    try:
+        key = uuid.UUID(asked)
+    except ValueError:
+        return None
+    identity = identity_without_database(request, "xapi:read")
+    if identity is None:
+        return None
+    raw, client_active = await reader.read(
+        request.app.state,
+        statement_id=key,
+        voided=voided_id is not None,
+        client_id=identity.client_id,
+    )
+    if identity.source == "local" and not client_active:
+        return None  # the full route refuses it with its usual 401
+    request.state.xapi_version = SUPPORTED[match.group(1)]
+    request.state.identity = identity
+    request.state.client_id = identity.client_id
+    if raw is None:
+        raise service.statement_not_found(asked, voided=voided_id is not None)
+    return Response(_statement_json(raw, fmt), media_type="application/json")
 
 
 @router.get(

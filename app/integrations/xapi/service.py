@@ -497,8 +497,13 @@ def get_statement(session: Session, *, statement_id: str, voided: bool) -> str:
         sa.select(XapiStatement.raw, XapiStatement.voided).where(XapiStatement.id == key)  # type: ignore[call-overload]
     ).first()
     if row is None or bool(row.voided) != voided:
-        raise NotFound(f"No {'voided ' if voided else ''}statement {statement_id}.")
+        raise statement_not_found(statement_id, voided=voided)
     return str(row.raw)
+
+
+def statement_not_found(statement_id: str, *, voided: bool) -> NotFound:
+    """The 404 for a statement id that names no (voided) statement (Communication 2.1.3)."""
+    return NotFound(f"No {'voided ' if voided else ''}statement {statement_id}.")
 
 
 @dataclass
