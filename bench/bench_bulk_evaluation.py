@@ -15,8 +15,6 @@ import argparse
 import resource
 import sys
 import time
-import uuid
-from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -103,7 +101,8 @@ def populate(url: str, people: int, evidence: int) -> None:
         # Each person gets `per_person` pieces of evidence for the first competencies in the
         # right forms, at various levels, dates (a few too old) and outcomes (some failed), so
         # most people meet the basic tier and the tier arithmetic has real work to do.
-        connection.execute(sa.text("""
+        connection.execute(
+            sa.text("""
             INSERT INTO evidence (id, person_id, competency_key, level_key, assessment_form,
                                   source, passed, score_scaled, occurred_at, recorded_at)
             SELECT gen_random_uuid(), p.id, 'c' || lpad(g.k::text, 2, '0'),
@@ -116,7 +115,8 @@ def populate(url: str, people: int, evidence: int) -> None:
                    now() - make_interval(days => abs(hashtext(g.k || 'd' || p.id::text)) % 760),
                    now()
             FROM person p CROSS JOIN generate_series(1, :per_person) AS g(k)"""),
-            {"per_person": per_person})
+            {"per_person": per_person},
+        )
         connection.execute(sa.text("ANALYZE"))
     engine.dispose()
 

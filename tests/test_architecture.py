@@ -7,8 +7,18 @@ import ast
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
-LAYERS = ["core", "auth", "org", "registry", "competencies", "evidence", "certification",
-          "rollout", "reports", "integrations"]
+LAYERS = [
+    "core",
+    "auth",
+    "org",
+    "registry",
+    "competencies",
+    "evidence",
+    "certification",
+    "rollout",
+    "reports",
+    "integrations",
+]
 COMPOSITION_ROOTS = {"main", "api", "all_models", "cli", "worker", "demo", "openapi_export"}
 
 

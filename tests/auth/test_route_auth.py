@@ -50,7 +50,9 @@ def test_every_protected_route_answers_401_without_token(client, app):
         assert response.status_code == 401, (method, route.path, response.text)
         # SCIM routes answer in the SCIM error format (RFC 7644 3.12).
         expected = (
-            "application/scim+json" if route.path.startswith("/scim/") else "application/problem+json"
+            "application/scim+json"
+            if route.path.startswith("/scim/")
+            else "application/problem+json"
         )
         assert response.headers["content-type"] == expected
         assert response.headers["www-authenticate"].startswith("Bearer")

@@ -41,7 +41,10 @@ def test_metrics_report_the_background_backlog(client, db, app):
     db.flush()
     text = client.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
     assert 'aidiploma_evaluation_jobs{state="queued"}' in text
-    remaining = [line for line in text.splitlines()
-                 if line.startswith("aidiploma_evaluation_people_remaining ")]
+    remaining = [
+        line
+        for line in text.splitlines()
+        if line.startswith("aidiploma_evaluation_people_remaining ")
+    ]
     assert remaining and float(remaining[0].split()[1]) >= 5
     assert "aidiploma_outbox_last_seq" in text
