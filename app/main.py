@@ -27,7 +27,6 @@ from app.core.idempotency import IdempotentReplay, replay_handler
 from app.core.keys import SigningKey
 from app.core.logging import configure_logging
 from app.core.middleware import HTTPMetrics, RequestContextMiddleware
-from app.core.raw_reads import AsyncReads
 from app.integrations.scim.errors import install_scim_error_handlers
 from app.integrations.xapi.statement_read import StatementReader
 
@@ -191,8 +190,9 @@ def create_app(
     app.state.status_reader = StatusReader(engine.dialect)
     app.state.xapi_statement_reader = StatementReader(engine.dialect)
     if engine.dialect.name != "sqlite":
+        # One pool of async connections for every hot read (status, xAPI statements).
         app.state.status_server_reads = AsyncServerReads(engine)
-        app.state.xapi_server_reads = AsyncReads(engine)
+        app.state.xapi_server_reads = app.state.status_server_reads
     app.state.head_revision = migrations.head_revision()
 
     install_error_handlers(app)

@@ -31,11 +31,12 @@ from app.certification.schemas import (
     LookupResult,
     StateChange,
 )
-from app.certification.status_read import StatusReader, raw_connection
+from app.certification.status_read import StatusReader
 from app.core import clock
 from app.core.errors import BadRequest, NotFound, Unauthenticated, problem_responses
 from app.core.idempotency import idempotency_key
 from app.core.pagination import Page, PageParams, page_params
+from app.core.raw_reads import raw_connection
 from app.core.routing import api_router, get_session
 from app.evidence import service as evidence_service
 from app.evidence.models import EvidenceSource

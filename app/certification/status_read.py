@@ -9,10 +9,8 @@ read time, so nothing here can go stale after a write.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +20,7 @@ import sqlalchemy as sa
 from app.auth.models import ApiClient
 from app.certification.models import PersonStatus
 from app.certification.service import derive
+from app.core.raw_reads import AsyncReads
 from app.org.models import Person
 
 _STATUS_COLUMNS = [
@@ -186,55 +185,9 @@ def _str(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-@contextmanager
-def raw_connection(session_factory: Any) -> Iterator[Any]:
-    """The DBAPI connection of the factory's bind: a pooled one for an engine, or the
-    connection a test has joined its sessions to."""
-    bind = session_factory.kw["bind"]
-    if isinstance(bind, sa.Engine):
-        connection = bind.raw_connection()
-        try:
-            yield connection
-        finally:
-            connection.close()  # back to the pool, which rolls back the read
-    else:
-        yield bind.connection.driver_connection
-
-
-class AsyncServerReads:
-    """Status reads on PostgreSQL without a thread: a few psycopg async connections in
-    autocommit mode, kept per event loop, so a read is one round trip awaited on the loop."""
-
-    def __init__(self, engine: sa.Engine, *, size: int = 8) -> None:
-        self.engine = engine
-        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
-        self.size = size
-        self._pools: dict[asyncio.AbstractEventLoop, tuple[asyncio.Queue[Any], list[int]]] = {}
-
-    async def _acquire(self) -> Any:
-        import psycopg
-
-        loop = asyncio.get_running_loop()
-        idle, created = self._pools.setdefault(loop, (asyncio.Queue(), [0]))
-        if idle.empty() and created[0] < self.size:
-            created[0] += 1
-            try:
-                return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            except BaseException:
-                created[0] -= 1
-                raise
-        return await idle.get()
-
-    def _release(self, connection: Any, *, broken: bool) -> None:
-        idle, created = self._pools[asyncio.get_running_loop()]
-        if broken or connection.closed:
-            created[0] -= 1
-            with suppress(Exception):
-                asyncio.get_running_loop().create_task(connection.close())
-        else:
-            idle.put_nowait(connection)
+class AsyncServerReads(AsyncReads):
+    """Status reads on PostgreSQL without a thread, on the shared pool of async connections
+    (core.raw_reads): a read is one round trip awaited on the loop."""
 
     async def read(
         self, reader: StatusReader, key: str, *, client_id: str, today: date

@@ -3,7 +3,7 @@
 A statement is compiled once per dialect; a read runs it on a pooled DBAPI connection
 (SQLite, or a test's joined connection) or, on PostgreSQL, on a psycopg async connection
 awaited on the event loop, so a read costs one round trip and no thread hop.
-(app/certification/status_read.py holds the same pattern for the status read.)
+(app/certification/status_read.py reads diploma status on the same pool.)
 """
 
 from __future__ import annotations
