@@ -205,9 +205,7 @@ def works_council(
 )
 def board(request: Request, session: SessionDep, filters: FiltersDep) -> Any:
     """One page: headline compliance, overdue, expiring, high-risk roles, Art. 26, trend."""
-    filters = _checked(session, filters)
-    oversight = compliance.oversight_summary(compliance.oversight(session, as_of=filters.as_of))
-    report = snapshots.board(session, filters=filters, oversight=oversight)
+    report = snapshots.board_report(session, filters=_checked(session, filters))
     return _answer(request, report, rows.board_rows, "board.csv")
 
 

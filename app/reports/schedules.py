@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app.certification.rules import add_months
 from app.core import audit, clock, outbox
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, Unprocessable
@@ -42,8 +43,7 @@ EVENT_TYPE = "report.published"
 
 
 def _month_start(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    return add_months(day.replace(day=1), months)
 
 
 def _months(cadence: Cadence) -> tuple[int, ...]:
@@ -243,8 +243,7 @@ def build_report(
             session, filters=f, group_by=group_by, min_group_size=min_group_size
         )
     elif report == ScheduledReport.board:
-        oversight = compliance.oversight_summary(compliance.oversight(session, as_of=as_of))
-        result = snapshots.board(session, filters=f, oversight=oversight)
+        result = snapshots.board_report(session, filters=f)
     elif report == ScheduledReport.art26_oversight:
         result = compliance.oversight(session, as_of=as_of)
     elif report == ScheduledReport.art4_dossier:

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app.certification.rules import add_months
 from app.core import audit, clock
 from app.core.errors import Unprocessable
-from app.reports import service
+from app.reports import compliance, service
 from app.reports.models import CoverageSnapshot
 from app.reports.schemas import BoardReport, CoverageGroup, GroupBy, OversightSummary, TrendPoint
 from app.reports.scope import ReportFilters, percent
@@ -120,26 +121,21 @@ def headline(snapshot: CoverageSnapshot) -> dict[str, Any]:
 def list_snapshots(
     session: Session, *, from_date: date | None, to_date: date | None
 ) -> list[CoverageSnapshot]:
-    """Snapshots between two days (both included), oldest first; at most ~2 years of days."""
+    """Snapshots between two days (both included), oldest first; at most the latest ~2
+    years of days in the range (newest kept: a dashboard asks for the recent ones)."""
     if from_date and to_date and from_date > to_date:
         raise Unprocessable("`from` is after `to`.")
-    statement = sa.select(CoverageSnapshot).order_by(col(CoverageSnapshot.snapshot_date))
+    statement = sa.select(CoverageSnapshot).order_by(col(CoverageSnapshot.snapshot_date).desc())
     if from_date:
         statement = statement.where(col(CoverageSnapshot.snapshot_date) >= from_date)
     if to_date:
         statement = statement.where(col(CoverageSnapshot.snapshot_date) <= to_date)
-    return list(session.execute(statement.limit(800)).scalars())
+    return list(reversed(session.execute(statement.limit(800)).scalars().all()))
 
 
 def trend(session: Session, *, to_date: date, months: int = TREND_MONTHS) -> list[TrendPoint]:
     """Month over month: the last snapshot of each of the last `months` months up to `to_date`."""
-    first = date(to_date.year, to_date.month, 1)
-    for _ in range(months - 1):
-        first = (
-            date(first.year - 1, 12, 1)
-            if first.month == 1
-            else first.replace(month=first.month - 1)
-        )
+    first = add_months(to_date.replace(day=1), -(months - 1))
     rows = session.execute(
         sa.select(
             col(CoverageSnapshot.snapshot_date),
@@ -179,3 +175,10 @@ def board(session: Session, *, filters: ReportFilters, oversight: OversightSumma
     if not narrowed and filters.manager_id is None:
         report.trend = trend(session, to_date=filters.today)
     return report
+
+
+def board_report(session: Session, *, filters: ReportFilters) -> BoardReport:
+    """The board report as every caller serves it: with the Art. 26 oversight summary as of
+    the report's day (JSON, CSV, the visual pages and the scheduled editions)."""
+    oversight = compliance.oversight_summary(compliance.oversight(session, as_of=filters.as_of))
+    return board(session, filters=filters, oversight=oversight)

@@ -17,7 +17,7 @@ from app.auth.dependencies import CurrentIdentity, require
 from app.core.errors import Forbidden, problem_responses
 from app.core.routing import api_router, get_session
 from app.reports import compliance, scope, service, snapshots, visual
-from app.reports.router import FiltersDep
+from app.reports.router import FiltersDep, _checked
 from app.reports.schemas import AggregateGroupBy, GroupBy
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -51,11 +51,6 @@ def _svg(content: str) -> Response:
 
 def _html(content: str) -> HTMLResponse:
     return HTMLResponse(content=content)
-
-
-def _checked(session: Session, filters: scope.ReportFilters) -> scope.ReportFilters:
-    scope.check_filters(session, filters)
-    return filters
 
 
 def _coverage(session: Session, filters: scope.ReportFilters, group_by: GroupBy) -> Any:
@@ -127,9 +122,7 @@ def expiring_html(
 
 
 def _board(session: Session, filters: scope.ReportFilters) -> Any:
-    filters = _checked(session, filters)
-    oversight = compliance.oversight_summary(compliance.oversight(session, as_of=filters.as_of))
-    return snapshots.board(session, filters=filters, oversight=oversight)
+    return snapshots.board_report(session, filters=_checked(session, filters))
 
 
 @router.get(
