@@ -579,7 +579,13 @@ def _create_certification(
             r.satisfied_by.id for r in result.results if r.satisfied_by and r.satisfied_by.id
         )
     session.add(certification)
-    kind_of_event = CertificationEventKind.renewed if renews else CertificationEventKind.awarded
+    # A renewal continues a diploma still in its window or grace; after that it is a fresh
+    # award that supersedes the expired one (as bulk._new_row decides).
+    kind_of_event = (
+        CertificationEventKind.renewed
+        if renews is not None and now.date() <= renews.grace_until
+        else CertificationEventKind.awarded
+    )
     if renews is not None:
         renews.state = CertificationState.superseded
         renews.state_changed_at = now
@@ -873,13 +879,18 @@ def withdraw_resting_on(
     """Withdraw the person's current diplomas that were awarded on any of these evidence ids."""
     withdrawn = 0
     voided = [evidence_service.get(session, evidence_id=uuid.UUID(i)) for i in evidence_ids]
+    ctx = load_context(session)
     for certification in _active_certifications(session, person_id):
-        # Awards made in bulk do not list their evidence: any voided evidence from before
-        # their completion may have carried them.
+        # Awards made in bulk do not list their evidence: voided evidence from before their
+        # completion, for a competency the tier asks (either path), may have carried them.
         rested_on = (
             evidence_ids & set(certification.evidence_ids)
             if certification.evidence_ids
-            else any(e.occurred_at.date() <= certification.completed_on for e in voided)
+            else any(
+                e.occurred_at.date() <= certification.completed_on
+                and _counts_for(ctx, certification.tier_key, e.competency_key)
+                for e in voided
+            )
         )
         if rested_on:
             _set_state(
@@ -891,6 +902,15 @@ def withdraw_resting_on(
             )
             withdrawn += 1
     return withdrawn
+
+
+def _counts_for(ctx: ModelContext | None, tier_key: str, competency_key: str) -> bool:
+    """Whether evidence for this competency can have carried a diploma of this tier; when
+    the tier is not in the current model, assume it can."""
+    if ctx is None or tier_key not in ctx.tier_requirements:
+        return True
+    requirements = ctx.tier_requirements[tier_key] + ctx.refresher_requirements.get(tier_key, [])
+    return any(r.competency_key == competency_key for r in requirements)
 
 
 def award_alternative(

@@ -448,3 +448,67 @@ def test_tier_settings_are_stored_and_survive_case(client, db, app):
     for settings in (tier, stored):
         settings.pop("title")  # a CASE package carries one language
     assert tier == stored
+
+
+# --- awards made in bulk, and re-awards after expiry -----------------------------------------
+
+
+def test_voiding_unrelated_evidence_keeps_a_diploma_awarded_in_bulk(refresher):
+    """Bulk awards (LMS batches) do not list their evidence; voiding evidence for a
+    competency the tier does not ask must not withdraw them, voiding one it asks must."""
+    s = refresher
+    now = s["clock"].at
+    rows = {}
+    for competency, level, form, days in (
+        ("ai-policy", "basic", "knowledge_test", 10),
+        ("checking-output", "advanced", "practical_assessment", 5),
+        ("bias", "expert", "knowledge_test", 20),  # in no tier's full path
+    ):
+        rows[competency] = Evidence(
+            person_id=s["person"].id,
+            competency_key=competency,
+            level_key=level,
+            assessment_form=form,
+            source="import",
+            occurred_at=now - timedelta(days=days),
+            score_scaled=0.9,
+        )
+        s["db"].add(rows[competency])
+    s["db"].flush()
+    ctx = service.require_context(s["db"])
+    assert bulk.evaluate_everyone(s["db"], ctx=ctx, person_ids=[s["person"].id]).awarded == 1
+    # The refresher path names bias, so make the unrelated one a competency of no path.
+    unrelated = Evidence(
+        person_id=s["person"].id,
+        competency_key="ai-policy-old",
+        level_key="basic",
+        assessment_form="knowledge_test",
+        source="import",
+        occurred_at=now - timedelta(days=30),
+        score_scaled=0.9,
+    )
+    s["db"].add(unrelated)
+    s["db"].flush()
+
+    def void(evidence):
+        response = s["client"].post(
+            f"/evidence/{evidence.id}/void", json={"reason": "entered twice"}, headers=s["headers"]
+        )
+        assert response.status_code == 200, response.text
+
+    void(unrelated)
+    assert _status(s)["tier"] == "advanced"
+    assert [c["state"] for c in _history(s)] == ["active"]
+    void(rows["checking-output"])
+    assert [c["state"] for c in _history(s)] == ["withdrawn"]
+
+
+def test_a_fresh_award_after_expiry_is_announced_as_awarded(refresher):
+    s = refresher
+    _certify(s)
+    until = date.fromisoformat(_status(s)["valid_until"])
+    _move_to(s, until + timedelta(days=60))  # past the 30 days of grace
+    _certify(s)
+    history = _history(s)
+    assert [c["state"] for c in history] == ["active", "superseded"]
+    assert [e["kind"] for e in history[0]["events"]] == ["awarded"]
