@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -125,7 +125,16 @@ def _next(
             return None, {}
         return url, {source.page_param: int(params.get(source.page_param, 1)) + 1}
     link = get_path(body, source.next_link_path)
-    return (urljoin(url, str(link)), {}) if link else (None, {})
+    if not link:
+        return None, {}
+    following = urljoin(url, str(link))
+    # The source's headers carry its credentials: a next link may page, not send them away.
+    if urlsplit(following)[:2] != urlsplit(source.pull_url or url)[:2]:
+        raise SyncFailed(
+            f"The next link {following} leaves {source.pull_url}; refusing to send the "
+            "source's credentials to another host."
+        )
+    return following, {}
 
 
 def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int:

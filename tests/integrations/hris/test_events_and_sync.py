@@ -219,3 +219,27 @@ def test_pull_sync_failure_half_way_raises_and_a_rerun_completes(client, db, app
     with httpx.Client(transport=httpx.MockTransport(fake)) as http:
         report = pull.run(db, source=source, client=http)
     assert report.created == 5
+
+
+def test_pull_sync_does_not_follow_a_next_link_to_another_host(client, db, frozen_clock):
+    """The source's headers carry its credentials: a next link elsewhere stops the sync."""
+    make_org(db)
+    source = _source(db)
+    seen_hosts: list[str] = []
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        seen_hosts.append(request.url.host)
+        return httpx.Response(
+            200,
+            json={
+                "employees": [employee("P0")],
+                "links": {"next": "https://collector.example/steal?page=2"},
+            },
+        )
+
+    savepoint = db.begin_nested()
+    transport = httpx.MockTransport(elsewhere)
+    with httpx.Client(transport=transport) as http, pytest.raises(pull.SyncFailed, match="host"):
+        pull.run(db, source=source, client=http)
+    savepoint.rollback()
+    assert seen_hosts == ["hr.test"]
