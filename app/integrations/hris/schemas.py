@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.integrations.hris.models import MappingKind, PaginationKind
 
@@ -54,6 +56,19 @@ class SourceIn(_Strict):
     secret: str | None = Field(
         default=None, max_length=200, description="Standard Webhooks secret, whsec_<base64>"
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _base64_secret(cls, value: str | None) -> str | None:
+        # Refused here, not on the first event: a secret that does not decode would make
+        # every signed event from this source fail.
+        if value is not None:
+            try:
+                base64.b64decode(value.removeprefix("whsec_"), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("the secret is whsec_ followed by base64") from None
+        return value
+
     field_paths: dict[str, str] = Field(
         description="person field -> dotted path in one employee object",
         examples=[{"employee_number": "id", "given_name": "name.first", "org_unit": "dept.code"}],

@@ -84,6 +84,9 @@ def _tokenize(text: str, scim_type: str) -> list[tuple[str, str]]:
     return tokens
 
 
+MAX_FILTER_DEPTH = 32
+
+
 class _Parser:
     def __init__(self, text: str, scim_type: str = "invalidFilter") -> None:
         if len(text) > MAX_FILTER_LENGTH:
@@ -91,6 +94,17 @@ class _Parser:
         self.scim_type = scim_type
         self.tokens = _tokenize(text, scim_type)
         self.position = 0
+        # The parser recurses per parenthesis: bound the nesting so a hostile filter is a
+        # 400, not a RecursionError.
+        depth = deepest = 0
+        for kind, value in self.tokens:
+            if kind == "punct" and value in ("(", "["):
+                depth += 1
+                deepest = max(deepest, depth)
+            elif kind == "punct" and value in (")", "]"):
+                depth -= 1
+        if deepest > MAX_FILTER_DEPTH:
+            raise _invalid(f"The filter nests deeper than {MAX_FILTER_DEPTH} levels.", scim_type)
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None

@@ -158,8 +158,8 @@ def list_users(
     filter: Annotated[
         str | None, Query(max_length=2000, description="RFC 7644 3.4.2.2 filter")
     ] = None,
-    startIndex: Annotated[int, Query()] = 1,  # noqa: N803 - SCIM parameter names
-    count: Annotated[int | None, Query()] = None,
+    startIndex: Annotated[int, Query(le=service.MAX_INDEX)] = 1,  # noqa: N803 - SCIM names
+    count: Annotated[int | None, Query(le=service.MAX_INDEX)] = None,
     sortBy: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803
     sortOrder: Annotated[str | None, Query(pattern="^(?i:ascending|descending)$")] = None,  # noqa: N803
     attributes: Annotated[str | None, Query(max_length=2000)] = None,

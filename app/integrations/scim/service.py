@@ -362,12 +362,16 @@ def _names(value: Any, what: str) -> list[str] | None:
     return [item.strip() for item in value if item.strip()] or None
 
 
+# startIndex and count beyond this are refused: a database OFFSET is a 64-bit integer.
+MAX_INDEX = 2**31 - 1
+
+
 def search_users(session: Session, *, body: Any, base_url: str) -> dict[str, Any]:
     """RFC 7644 3.4.3: POST /.search takes the query parameters as a SearchRequest body."""
     if not isinstance(body, dict):
         raise ScimError(400, "The body must be a SearchRequest object.", "invalidSyntax")
     schemas = body.get("schemas")
-    if schemas is not None and SEARCH_REQUEST not in schemas:
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
         raise ScimError(400, f"A search body has the schema {SEARCH_REQUEST}.", "invalidSyntax")
     fields = {key.lower(): value for key, value in body.items()}
     texts: dict[str, str | None] = {}
@@ -381,8 +385,10 @@ def search_users(session: Session, *, body: Any, base_url: str) -> dict[str, Any
     numbers: dict[str, int | None] = {}
     for key, default in (("startindex", 1), ("count", None)):
         value = fields.get(key, default)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ScimError(400, f"{key} must be an integer.", "invalidValue")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INDEX
+        ):
+            raise ScimError(400, f"{key} must be an integer up to {MAX_INDEX}.", "invalidValue")
         numbers[key] = value
     return list_users(
         session,

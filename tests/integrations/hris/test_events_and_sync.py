@@ -243,3 +243,14 @@ def test_pull_sync_does_not_follow_a_next_link_to_another_host(client, db, froze
         pull.run(db, source=source, client=http)
     savepoint.rollback()
     assert seen_hosts == ["hr.test"]
+
+
+def test_a_secret_that_is_not_base64_is_refused_and_nothing_is_stored(hr):
+    before = hr.get("/integrations/hris/sources").json()
+    response = hr.put(
+        "/integrations/hris/sources",
+        json={"name": "broken", "secret": "whsec_not*base64!", "field_paths": PATHS},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert hr.get("/integrations/hris/sources").json() == before

@@ -12,6 +12,7 @@ ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 EXT = "urn:aidiploma:params:scim:schemas:extension:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 @pytest.fixture
@@ -226,6 +227,7 @@ def test_filter_grammar_and_precedence_rfc7644_3_4_2_2(scim):
         'nosuch eq "a"',
         'userName eq "a" )',
         'emails[type eq "work"',
+        "(" * 300 + 'userName eq "a"' + ")" * 300,  # deeper than the parser recurses
     ],
 )
 def test_bad_filters_400_invalid_filter_rfc7644_3_4_2_2(scim, bad):
@@ -292,3 +294,28 @@ def test_job_code_maps_to_role_and_unmapped_is_reported(scim, db, app):
     assert roles == ["klantcontactmedewerker"]
     unmapped = scim.get("/integrations/hris/unmapped", headers=hris).json()["items"]
     assert {(u["kind"], u["value"]) for u in unmapped} == {("role", "JC-UNKNOWN")}
+
+
+def test_a_long_flat_filter_is_answered(scim):
+    """As many comparisons as 2,000 characters hold, joined by and: no recursion limit."""
+    long = " and ".join(["id pr"] * 190)
+    assert scim.get("/scim/v2/Users", params={"filter": long}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": 5},
+        {"schemas": [SEARCH], "startIndex": 2**70},
+        {"schemas": [SEARCH], "count": 2**70},
+    ],
+)
+def test_search_body_with_wrong_types_or_huge_numbers_400(scim, body):
+    response = scim.post("/scim/v2/Users/.search", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["schemas"] == [ERROR]
+
+
+def test_huge_start_index_query_400(scim):
+    response = scim.get("/scim/v2/Users", params={"startIndex": 2**70})
+    assert response.status_code == 400, response.text
