@@ -117,6 +117,8 @@ def _json_table(name: str, columns: Sequence[tuple[str, Any]], rows: list[tuple]
     and compile for a model of 16 competencies, on every evaluation of an LMS batch. Values
     go into the JSON as the column types would bind them, so comparisons with stored
     columns (text datetimes, hex UUIDs) behave as with bound parameters."""
+    # The dialect's processors (what a bound parameter gets): the generic type's public
+    # bind_processor leaves UUIDs as objects, which JSON cannot carry.
     processors = [type_._cached_bind_processor(_SQLITE) for _, type_ in columns]
     encoded = [
         [
@@ -272,7 +274,7 @@ def tier_completions(
         oldest_by_group=oldest,
         now=now,
         person_ids=person_ids,
-        dialect=session.get_bind().dialect.name,
+        dialect=_dialect(session),
     )
     # One row per person: per tier, when it was completed (NULL when not met). Pivoting in
     # SQL keeps the rows sent to Python to one per person with any progress.
@@ -335,7 +337,7 @@ def refresher_completions(
         oldest_by_group=oldest,
         now=now,
         person_ids=person_ids,
-        dialect=session.get_bind().dialect.name,
+        dialect=_dialect(session),
     )
     window = sa.select(
         Certification.person_id, Certification.tier_key, Certification.window_opens_on
@@ -415,7 +417,7 @@ def _required_by_person(
             "role_rank",
             [("role_id", sa.Uuid()), ("tier_rank", sa.Integer())],
             [(role_id, ctx.tier_rank[tier]) for role_id, tier in tier_of_role.items()],
-            dialect=session.get_bind().dialect.name,
+            dialect=_dialect(session),
             few_people=person_ids is not None,
         )
         ranked = (
@@ -489,7 +491,7 @@ def _required_by_person(
             oldest_by_group=oldest,
             now=now,
             person_ids=person_ids,
-            dialect=session.get_bind().dialect.name,
+            dialect=_dialect(session),
         )
         for person_id, group, met, _completed, _earliest in session.execute(query).all():
             met_by[(person_id, group)] = met
@@ -507,7 +509,7 @@ def _dialect(session: Session) -> str:
 
 
 def _dialect_insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+    if _dialect(session) == "postgresql":
         return postgresql_insert
     return sqlite_insert
 
@@ -521,7 +523,7 @@ def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> list[Any] 
     serialises writers. Returns the locked people's (id, employee number, active), which
     the evaluation needs anyway (one round trip less per LMS batch); None when nothing was
     locked."""
-    if session.get_bind().dialect.name != "postgresql" or not person_ids:
+    if _dialect(session) != "postgresql" or not person_ids:
         return None
     return list(
         session.execute(
