@@ -504,18 +504,9 @@ def _reevaluate(
 
 
 def reevaluate_people(session: Session, *, person_ids: Sequence[uuid.UUID]) -> int:
-    """Re-evaluate certification of these people against the published model (none: skip)."""
+    """Re-evaluate certification of these people against the published model (none: skip),
+    set-based: a pull page or a SCIM burst changes up to a thousand people at once."""
     from app.certification import service as certification_service
 
-    ctx = certification_service.load_context(session)
-    if ctx is None:
-        return 0
     session.flush()
-    session.expire_all()
-    count = 0
-    for person_id in person_ids:
-        person = session.get(Person, person_id)
-        if person is not None:
-            certification_service.evaluate_person(session, person=person, ctx=ctx)
-            count += 1
-    return count
+    return certification_service.evaluate_people(session, person_ids=list(person_ids))
