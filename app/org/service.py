@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -511,8 +512,9 @@ def get_person_view(session: Session, *, key: str) -> PersonPublic:
     return person_views(session, [get_person_by_key(session, key=key)])[0]
 
 
-def _person_input(view: PersonPublic) -> dict[str, Any]:
-    today = clock.now().date()
+def person_input(view: PersonPublic, today: date | None = None) -> dict[str, Any]:
+    """The upsert input that leaves a stored person exactly as they are (current roles)."""
+    today = today or clock.now().date()
     data = view.model_dump(
         include={
             "employee_number",
@@ -546,7 +548,7 @@ def update_person(
 ) -> PersonPublic:
     """Change a person; roles, when given, are the complete list of roles held now."""
     changes = data if isinstance(data, dict) else data.model_dump(exclude_unset=True)
-    current = _person_input(person_views(session, [person])[0])
+    current = person_input(person_views(session, [person])[0])
     result = upsert.upsert_people(session, records=[{**current, **changes}], mode="update")
     person_id = _raise_for(result)
     session.expire_all()

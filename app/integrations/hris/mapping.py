@@ -128,31 +128,6 @@ def _current_role_keys(view: PersonPublic | None, today: date) -> list[str]:
     return [r.role for r in view.roles if r.end_date is None or r.end_date >= today]
 
 
-def input_from_view(view: PersonPublic, today: date) -> dict[str, Any]:
-    """The upsert input that leaves a stored person exactly as they are."""
-    data = view.model_dump(
-        include={
-            "employee_number",
-            "given_name",
-            "family_name",
-            "display_name",
-            "email",
-            "org_unit",
-            "location",
-            "manager",
-            "employment_start_date",
-            "employment_end_date",
-            "active",
-        }
-    )
-    data["roles"] = [
-        {"role": r.role, "start_date": r.start_date}
-        for r in view.roles
-        if r.end_date is None or r.end_date >= today
-    ]
-    return data
-
-
 def apply_hr_records(
     session: Session,
     *,
@@ -200,7 +175,7 @@ def apply_hr_records(
         current = stored.get(record.employee_number)
         given = record.model_fields_set
         base: dict[str, Any] = (
-            input_from_view(current, today)
+            org_service.person_input(current, today)
             if current is not None
             else {"employee_number": record.employee_number, "roles": []}
         )
@@ -465,7 +440,7 @@ def resolve_pending_managers(session: Session, *, people: Sequence[HrOutcome]) -
         view = views.get(person_id)
         if view is None:
             continue
-        records.append({**input_from_view(view, today), "manager": number_of[ref]})
+        records.append({**org_service.person_input(view, today), "manager": number_of[ref]})
     result = upsert.upsert_people(
         session, records=[HrPersonIn.model_validate(r) for r in records], partial=True
     )
