@@ -404,6 +404,8 @@ def requirement_flags(
             col(Evidence.voided_at).is_(None),
             col(Evidence.passed).is_(True),
             col(Evidence.occurred_at) <= sa.literal(now, UTC_TYPE),
+            # Only the competencies some tier asks: the CASE then runs on no other row.
+            col(Evidence.competency_key).in_(competencies),
             *narrowing,
         )
         .subquery("evidence_matches")
