@@ -833,15 +833,7 @@ def _status_values(
     any_progress: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    current = [c for c in held]
-    valid = [c for c in current if today <= c.grace_until]
-    chosen = (
-        max(valid, key=lambda c: (c.tier_rank, c.valid_until))
-        if valid
-        else max(current, key=lambda c: c.valid_until)
-        if current
-        else None
-    )
+    chosen = service.pick_held(held, today)
     return {
         "person_id": person_id,
         "required_tier_key": required_tier,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -677,8 +678,12 @@ def hr_payload(
 
 
 def _held(session: Session, person_id: uuid.UUID, today: date) -> Certification | None:
-    """The diploma that counts: the highest valid active one, else the latest one (expired)."""
-    held = [c for c in _active_certifications(session, person_id)]
+    return pick_held(_active_certifications(session, person_id), today)
+
+
+def pick_held(held: Sequence[Any], today: date) -> Any:
+    """The diploma that counts: the highest valid one, else the latest one (expired). On
+    Certification rows and on the bulk evaluation's plain views alike."""
     valid = [c for c in held if today <= c.grace_until]
     if valid:
         return max(valid, key=lambda c: (c.tier_rank, c.valid_until))
