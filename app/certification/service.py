@@ -879,12 +879,18 @@ def void_evidence_and_reevaluate(
 
 
 def withdraw_resting_on(
-    session: Session, *, person_id: uuid.UUID, evidence_ids: set[str], actor: str | None
+    session: Session,
+    *,
+    person_id: uuid.UUID,
+    evidence_ids: set[str],
+    actor: str | None,
+    ctx: ModelContext | None = None,
 ) -> int:
-    """Withdraw the person's current diplomas that were awarded on any of these evidence ids."""
+    """Withdraw the person's current diplomas that were awarded on any of these evidence ids;
+    `ctx`: the current model, when the caller has it."""
     withdrawn = 0
     voided = [evidence_service.get(session, evidence_id=uuid.UUID(i)) for i in evidence_ids]
-    ctx = load_context(session)
+    ctx = ctx or load_context(session)
     for certification in _active_certifications(session, person_id):
         # Awards made in bulk do not list their evidence: voided evidence from before their
         # completion, for a competency the tier asks (either path), may have carried them.
@@ -1191,10 +1197,10 @@ def void_by_source_and_reevaluate(
     )
     ctx = ctx or load_context(session)
     for person_id, evidence_ids in voided.items():
-        withdraw_resting_on(session, person_id=person_id, evidence_ids=evidence_ids, actor=actor)
-        person = session.get(Person, person_id)
-        if person is not None and ctx is not None:
-            evaluate_person(session, person=person, ctx=ctx, actor=actor)
+        withdraw_resting_on(
+            session, person_id=person_id, evidence_ids=evidence_ids, actor=actor, ctx=ctx
+        )
+    evaluate_people(session, person_ids=sorted(voided), ctx=ctx, actor=actor)
     flush_events(session)  # any left when no model is published
     return sorted(voided)
 
