@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.certification import jobs as certification_jobs
+from app.certification import queue as evaluation_queue
 from app.core import idempotency
 from app.core.config import Settings
 from app.core.db import unit_of_work
@@ -60,6 +61,8 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         Job("purge-idempotency-records", 3600, idempotency.purge_expired),
         Job("webhooks-fan-out", 1, webhooks.fan_out),
         Job("webhooks-deliver", 1, deliverer),
+        # What an API process queued but did not get to evaluate (it stopped, say).
+        Job("evaluation-requests", 1, evaluation_queue.evaluate_next),
         Job("evaluation-jobs", 2, certification_jobs.work_on_next_job),
         Job("evaluation-reconcile", 30, certification_jobs.reconcile),
         Job("certification-expiry-events", 3600, certification_jobs.emit_expiry_events),
@@ -141,6 +144,7 @@ class BacklogCollector:
             GaugeMetricFamily("aidiploma_webhook_deliveries", "", labels=["state"]),
             GaugeMetricFamily("aidiploma_evaluation_jobs", "", labels=["state"]),
             GaugeMetricFamily("aidiploma_evaluation_people_remaining", ""),
+            GaugeMetricFamily("aidiploma_evaluation_requests_waiting", ""),
             GaugeMetricFamily("aidiploma_outbox_last_seq", ""),
         ]
 
@@ -159,6 +163,10 @@ class BacklogCollector:
         )
         progress = GaugeMetricFamily(
             "aidiploma_evaluation_people_remaining", "People still to evaluate in open jobs"
+        )
+        requests = GaugeMetricFamily(
+            "aidiploma_evaluation_requests_waiting",
+            "People queued for evaluation after an LMS request, not yet evaluated",
         )
         last_seq = GaugeMetricFamily("aidiploma_outbox_last_seq", "Sequence of the newest event")
         try:
@@ -182,6 +190,7 @@ class BacklogCollector:
                     if str(state) in ("queued", "running"):
                         remaining += int(total or 0) - int(processed or 0)
                 progress.add_metric([], remaining)
+                requests.add_metric([], evaluation_queue.waiting(session))
                 last_seq.add_metric(
                     [],
                     session.execute(
@@ -191,4 +200,4 @@ class BacklogCollector:
         except Exception:  # a scrape must never fail because the database is away
             logger.warning("backlog metrics unavailable", exc_info=True)
             return
-        yield from (deliveries, jobs, progress, last_seq)
+        yield from (deliveries, jobs, progress, requests, last_seq)

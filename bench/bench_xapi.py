@@ -170,9 +170,14 @@ def _cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     return used(str(server_pid)), backends
 
 
-async def _run(tasks: list[Any]) -> float:
+async def _run(tasks: list[Any], settle: Any = None) -> float:
+    """Seconds until every task is done and, with `settle`, until it returns True: the
+    xAPI phases count until the last queued evaluation has committed, so work moved after
+    the response is still inside the figure."""
     started = time.perf_counter()
     await asyncio.gather(*tasks)
+    while settle is not None and not settle():
+        await asyncio.sleep(0.005)
     return time.perf_counter() - started
 
 
@@ -199,6 +204,15 @@ class _Cpu:
 async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
     counter = iter(range(10**9))
     results: dict[str, float] = {}
+    probe = sa.create_engine(args.url, poolclass=sa.pool.NullPool)
+
+    def evaluated() -> bool:
+        """No evaluation request is waiting (certification.queue)."""
+        with probe.connect() as connection:
+            return not connection.execute(
+                sa.text("SELECT EXISTS (SELECT 1 FROM evaluation_request)")
+            ).scalar()
+
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
         # Warm up (Basic credential cache, connection pools).
         await http.post("/xapi/statements", json=[_statement(next(counter), args.people)])
@@ -216,7 +230,9 @@ async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) ->
         results["bare batch statements/s"] = per * CONCURRENCY * 100 / seconds
         cpu.stop("bare batch", per * CONCURRENCY)
         cpu.start()
-        seconds = await _run([batches("/xapi/statements", per) for _ in range(CONCURRENCY)])
+        seconds = await _run(
+            [batches("/xapi/statements", per) for _ in range(CONCURRENCY)], evaluated
+        )
         results["xapi batch statements/s"] = per * CONCURRENCY * 100 / seconds
         cpu.stop("xapi batch", per * CONCURRENCY)
 
@@ -236,7 +252,9 @@ async def _load(base: str, headers: dict[str, str], args: argparse.Namespace) ->
         seconds = await _run([singles("/bench/bare", per, False) for _ in range(CONCURRENCY)])
         results["bare single POSTs/s"] = per * CONCURRENCY / seconds
         cpu.start()
-        seconds = await _run([singles("/xapi/statements", per, True) for _ in range(CONCURRENCY)])
+        seconds = await _run(
+            [singles("/xapi/statements", per, True) for _ in range(CONCURRENCY)], evaluated
+        )
         results["xapi single POSTs/s"] = per * CONCURRENCY / seconds
         cpu.stop("xapi single", per * CONCURRENCY)
 
@@ -332,15 +350,19 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        args.server_pid, args.database = server.pid, name
+        args.server_pid, args.database, args.url = server.pid, name, url
         token = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
         results = asyncio.run(_load(base, headers, args))
         with engine.connect() as connection:
             evidence = connection.execute(sa.text("SELECT count(*) FROM evidence")).scalar()
+            certified = connection.execute(
+                sa.text("SELECT count(*) FROM person_status WHERE held_tier_key IS NOT NULL")
+            ).scalar()
         print(
             f"PostgreSQL, {CONCURRENCY} concurrent clients, {os.cpu_count()} CPUs, "
             f"{args.people} people; evidence rows written: {evidence}; "
+            f"people certified: {certified}; "
             f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
         )
         for label, value in results.items():

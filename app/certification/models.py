@@ -138,3 +138,20 @@ class EvaluationJob(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class EvaluationRequest(SQLModel, table=True):
+    """A person to evaluate soon: written with the evidence that calls for it, in the same
+    transaction, and deleted by the evaluation that answers it (`certification.queue`)."""
+
+    __tablename__ = "evaluation_request"
+
+    # Taken in id order. 64 bits: an LMS feed queues a row per person per request.
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+    )
+    person_id: uuid.UUID
+    requested_by: str | None = Field(default=None, max_length=200)
+    requested_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
@@ -142,7 +142,8 @@ def make_session_factory(bind: Engine | sa.Connection, **kwargs: Any) -> session
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for background work: commits on success, rolls back on error."""
+    """A session for background work: commits on success, rolls back on error, then runs
+    what the work asked to run after its commit (see `after_commit`)."""
     session = factory()
     session.connection(execution_options=WRITE_INTENT)
     try:
@@ -153,6 +154,34 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    run_after_commit(session, factory)
+
+
+AfterCommit = Callable[[sessionmaker[Session]], None]
+
+
+def after_commit(session: Session, callback: AfterCommit) -> None:
+    """Ask for `callback(session_factory)` once this session's work has committed.
+
+    Work that can wait for the commit (evaluating the people an LMS batch touched) runs
+    there: the caller is answered first, and concurrent callers can share one run. The
+    commit point runs the callbacks: after the response for a request (`core.routing`),
+    after the commit for `unit_of_work`. Whatever a callback must not lose is written in the
+    session's own transaction first; a callback that fails or never runs loses nothing.
+    Registering the same callback twice runs it once; a rollback drops them all."""
+    callbacks: list[AfterCommit] = session.info.setdefault("after_commit", [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def take_after_commit(session: Session) -> list[AfterCommit]:
+    """The callbacks `after_commit` registered on this session, removed from it."""
+    return list(session.info.pop("after_commit", []))
+
+
+def run_after_commit(session: Session, factory: sessionmaker[Session]) -> None:
+    for callback in take_after_commit(session):
+        callback(factory)
 
 
 def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:

@@ -3,6 +3,8 @@
 A request gets one session. Services only flush; after the endpoint returns a
 success the session commits *before* the response is sent, so nothing
 acknowledged is ever lost, and on an error response or exception it rolls back.
+What the services asked to run after the commit (`core.db.after_commit`) runs
+after the response has been sent, as its background task.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from fastapi import APIRouter, Request, Response, params
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 
-from app.core.db import WRITE_INTENT
+from app.core.db import WRITE_INTENT, take_after_commit
 from app.core.errors import UnsupportedMediaType
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,6 +67,7 @@ class AppRoute(APIRoute):
                     if pending is not None:
                         pending.remember(session, response)
                     await run_in_threadpool(session.commit)
+                    _run_after_response(response, request, take_after_commit(session))
                 else:
                     await run_in_threadpool(session.rollback)
                 return response
@@ -74,6 +78,18 @@ class AppRoute(APIRoute):
                 await run_in_threadpool(session.close)
 
         return route_handler
+
+
+def _run_after_response(response: Response, request: Request, callbacks: list[Any]) -> None:
+    if not callbacks:
+        return
+    tasks = BackgroundTasks()
+    if response.background is not None:
+        tasks.add_task(response.background)
+    factory = request.app.state.session_factory
+    for callback in callbacks:
+        tasks.add_task(callback, factory)
+    response.background = tasks
 
 
 def get_session(request: Request) -> Session:

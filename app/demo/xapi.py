@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.certification import queue as evaluation_queue
 from app.core.config import Settings
 from app.demo.competencies import LMS
 from app.integrations.scorm import service as scorm_service
@@ -180,4 +181,6 @@ def load(session: Session, *, language: str) -> dict[str, int]:
         )
     for result in scorm:
         scorm_service.record(session, data=result, client_id=DEMO_LMS)
+    # The rollout and report parts that follow read the statuses this evidence earns.
+    evaluation_queue.evaluate_waiting(session)
     return {"xapi_statements": len(statements), "scorm_results": len(scorm)}

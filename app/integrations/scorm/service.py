@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.certification import service as certification_service
+from app.certification import queue as evaluation_queue
 from app.core import audit, clock
 from app.core.errors import Conflict
 from app.evidence import service as evidence_service
@@ -157,9 +157,7 @@ def derive(session: Session, *, attempts: list[ScormAttempt], actor: str | None)
     if not items:
         return 0
     inserted = evidence_service.record_many(session, items=items)
-    certification_service.evaluate_people(
-        session, person_ids=sorted({i.person_id for i in items}), actor=actor
-    )
+    evaluation_queue.request(session, {i.person_id for i in items}, actor=actor)
     return len(inserted)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.certification import queue as evaluation_queue
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
@@ -251,7 +252,8 @@ def store(
     people |= _derive(
         session, [p for p in parsed if p.person_id] + earlier, actor=actor, index=mapping_index
     )
-    _evaluate(session, people, actor=actor, version=version)
+    # Evaluated once this request has committed and been answered (certification.queue).
+    evaluation_queue.request(session, people, actor=actor)
     return ids
 
 
@@ -387,20 +389,6 @@ def _derive(
     return {item.person_id for item in items}
 
 
-def _evaluate(
-    session: Session,
-    people: set[uuid.UUID],
-    *,
-    actor: str | None,
-    version: CompetencyModelVersion | None = None,
-) -> None:
-    if people:
-        ctx = certification_service.load_context(session, version=version)
-        certification_service.evaluate_people(
-            session, person_ids=sorted(people), actor=actor, ctx=ctx
-        )
-
-
 def _track_unmapped(
     session: Session,
     parsed: list[derivation.Parsed],
@@ -480,7 +468,7 @@ def resolve_pending(
     resolved = actors.resolve(session, ifis, account_homepage=account_homepage)
     parsed = _attach_pending(session, resolved)
     people = _derive(session, parsed, actor=actor or "xapi-resolver")
-    _evaluate(session, people, actor=actor or "xapi-resolver")
+    evaluation_queue.request(session, people, actor=actor or "xapi-resolver")
     return len(parsed)
 
 
