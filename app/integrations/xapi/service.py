@@ -385,7 +385,9 @@ def _derive(
     items = derivation.derive(targets, index, history)
     if not items:
         return set()
-    evidence_service.record_many(session, items=items)
+    # Evidence refs are "<statement id>#<competency>": new statements, or pending ones only
+    # now given a person, have none stored yet.
+    evidence_service.record_many(session, items=items, refs_are_new=True)
     return {item.person_id for item in items}
 
 
