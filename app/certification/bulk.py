@@ -193,6 +193,35 @@ def best_evidence(
         dialect=dialect,
         few_people=person_ids is not None,
     )
+    best = (
+        _satisfying(
+            sa.select(
+                Evidence.person_id,
+                req.c.grp,
+                Evidence.competency_key,
+                sa.func.max(Evidence.occurred_at).label("satisfied_at"),
+            ),
+            req,
+            now=now,
+            person_ids=person_ids,
+            dialect=dialect,
+        )
+        .group_by(Evidence.person_id, req.c.grp, Evidence.competency_key)
+        .subquery("best")
+    )
+    return best
+
+
+def _satisfying(
+    query: sa.Select[Any],
+    req: Any,
+    *,
+    now: datetime,
+    person_ids: Sequence[uuid.UUID] | None,
+    dialect: str,
+) -> sa.Select[Any]:
+    """`query` over evidence rows joined to the requirement rows each satisfies (as
+    rules.best_for does: unvoided, passed, not in the future, young enough, scored enough)."""
     conditions = [
         Evidence.voided_at.is_(None),  # type: ignore[union-attr]
         Evidence.passed.is_(True),  # type: ignore[attr-defined]
@@ -202,26 +231,74 @@ def best_evidence(
     ]
     if person_ids is not None:
         conditions.append(one_of(Evidence.person_id, person_ids, dialect=dialect))
-    best = (
-        sa.select(
-            Evidence.person_id,
-            req.c.grp,
-            Evidence.competency_key,
-            sa.func.max(Evidence.occurred_at).label("satisfied_at"),
+    return query.join(
+        req,
+        sa.and_(
+            Evidence.competency_key == req.c.competency_key,
+            Evidence.level_key == req.c.level_key,
+            Evidence.assessment_form == req.c.form,
+        ),
+    ).where(*conditions)
+
+
+def evidence_behind(
+    session: Session,
+    *,
+    ctx: service.ModelContext,
+    awards: Sequence[tuple[uuid.UUID, str, str]],
+    now: datetime,
+) -> dict[tuple[uuid.UUID, str], list[str]]:
+    """Per (person, tier) awarded: the ids of the evidence the award rests on, the freshest
+    satisfying record per requirement (as the one-person path records them). `awards`:
+    (person id, tier key, path), path "full" or "refresher". Read only for the people
+    awarded, so an evaluation that awards nothing pays nothing."""
+    if not awards:
+        return {}
+    requirements: dict[str, list[rules.Requirement]] = {}
+    oldest: dict[str, datetime] = {}
+    for _, tier_key, path in awards:
+        group = f"{path}:{tier_key}"
+        requirements[group] = (
+            ctx.refresher_requirements[tier_key]
+            if path == "refresher"
+            else ctx.tier_requirements[tier_key]
         )
-        .join(
-            req,
-            sa.and_(
-                Evidence.competency_key == req.c.competency_key,
-                Evidence.level_key == req.c.level_key,
-                Evidence.assessment_form == req.c.form,
-            ),
+        oldest[group] = datetime.combine(
+            rules.add_months(now.date(), -ctx.validity_months(tier_key)), now.timetz()
         )
-        .where(*conditions)
-        .group_by(Evidence.person_id, req.c.grp, Evidence.competency_key)
-        .subquery("best")
+    dialect = _dialect(session)
+    req = _literal_table(
+        "req",
+        REQUIREMENT_COLUMNS,
+        requirement_rows(
+            requirements,
+            level_keys={rank: key for key, rank in ctx.level_rank.items()},
+            oldest_by_group=oldest,
+        ),
+        dialect=dialect,
+        few_people=True,
     )
-    return best
+    people = sorted({person_id for person_id, _, _ in awards})
+    freshest = sa.func.row_number().over(
+        partition_by=(Evidence.person_id, req.c.grp, Evidence.competency_key),
+        order_by=(Evidence.occurred_at.desc(), Evidence.id.desc()),
+    )
+    ranked = _satisfying(
+        sa.select(Evidence.person_id, req.c.grp, Evidence.id, freshest.label("rank")),
+        req,
+        now=now,
+        person_ids=people,
+        dialect=dialect,
+    ).subquery("ranked")
+    found: dict[tuple[uuid.UUID, str], set[str]] = {}
+    for person_id, group, evidence_id in session.execute(
+        sa.select(ranked.c.person_id, ranked.c.grp, ranked.c.id).where(ranked.c.rank == 1)
+    ):
+        found.setdefault((person_id, group), set()).add(str(evidence_id))
+    return {
+        (person_id, tier_key): sorted(found.get((person_id, f"{path}:{tier_key}"), ()))
+        for person_id, tier_key, path in awards
+    }
 
 
 def completion_query(
@@ -565,18 +642,20 @@ def evaluate_everyone(
     statuses = {s.person_id: s for s in _statuses(session, person_ids)}
 
     new_certifications: list[dict[str, Any]] = []
+    paths: list[str] = []  # per new certification: the tier's "full" or "refresher" path
     superseded: list[dict[str, Any]] = []
     status_after: dict[uuid.UUID, dict[str, Any]] = {}  # for the payload of award events
     for person_id, (employee_number, active) in people.items():
         met = {k: v for k, v in completions.get(person_id, {}).items() if v.met}
         held = certifications.get(person_id, [])
-        decision = None
+        decision, path = None, "full"
         if met and active:
             best_tier = max(met, key=lambda key: ctx.tier_rank[key])
             decision = _decide(
                 ctx, best_tier, met[best_tier], held, revoked.get(person_id, {}), now
             )
         if decision is None and active and person_id in refreshed:
+            path = "refresher"
             decision = _decide_refresher(
                 ctx, refreshed[person_id], held, revoked.get(person_id, {}), now
             )
@@ -584,6 +663,7 @@ def evaluate_everyone(
             row, renews = decision
             row["person_id"] = person_id
             new_certifications.append(row)
+            paths.append(path)
             held = [*held, _CertView.from_row(row)]
             if renews is not None:
                 superseded.append({"id": renews.id})
@@ -626,6 +706,18 @@ def evaluate_everyone(
                     },
                 )
         result.evaluated += 1
+    behind = evidence_behind(
+        session,
+        ctx=ctx,
+        awards=[
+            (row["person_id"], row["tier_key"], path)
+            for row, path in zip(new_certifications, paths, strict=True)
+        ],
+        now=now,
+    )
+    for row in new_certifications:
+        row["evidence_ids"] = behind[(row["person_id"], row["tier_key"])]
+        row["awarded_by"] = actor
     _write_certifications(
         session, ctx, new_certifications, superseded, people, now, actor, status_after
     )

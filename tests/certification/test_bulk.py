@@ -256,12 +256,19 @@ def test_bulk_evaluation_matches_one_by_one(client, db, app, frozen_clock):
     def outcome(person):
         status = service.derive(db.get(PersonStatus, person.id), now.date())
         tiers = sorted(
-            c.tier_key
+            (c.tier_key, sorted(behind(c)))
             for c in db.exec(select(Certification).where(Certification.person_id == person.id))
         )
         return status, tiers
 
+    def behind(certification):
+        """The evidence a diploma records it rests on, comparable across the two groups."""
+        records = [db.get(Evidence, uuid.UUID(i)) for i in certification.evidence_ids]
+        return [(e.competency_key, e.level_key, e.assessment_form, e.occurred_at) for e in records]
+
     for a, b in zip(in_bulk, one_by_one, strict=True):
         assert outcome(a) == outcome(b)
+    awarded = [outcome(p)[1] for p in in_bulk]
+    assert [len(evidence) for tiers in awarded for _, evidence in tiers] == [1, 2, 2]
     again = bulk.evaluate_everyone(db, ctx=ctx, person_ids=[p.id for p in in_bulk])
     assert (again.changed, again.awarded, again.renewed) == (0, 0, 0), "a re-run changes nothing"

@@ -13,6 +13,7 @@ from sqlmodel import select
 from app.certification import queue
 from app.certification.models import Certification, EvaluationRequest
 from app.core.audit import AuditEvent
+from app.evidence.models import Evidence
 from app.core.db import make_session_factory, unit_of_work
 from tests.factories import auth_headers
 from tests.integrations.xapi.factories import LMS, lrs_headers, person, publish, statement
@@ -42,6 +43,9 @@ def test_a_statement_is_evaluated_once_its_request_is_answered(client, db, app):
     # see it a few milliseconds later.
     [diploma] = _certifications(db, someone.id)
     assert diploma.tier_key == "basic" and diploma.state == "active"
+    [evidence] = db.exec(select(Evidence).where(Evidence.person_id == someone.id)).all()
+    assert diploma.evidence_ids == [str(evidence.id)]  # the trail an auditor follows
+    assert diploma.awarded_by == evidence.assessor_client_id is not None
     assert _waiting(db) == []
 
 
