@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from app.reports.rhythm_schemas import (
     _check_day,
 )
 from app.reports.schemas import AggregateGroupBy, GroupBy
+
+logger = logging.getLogger("aidiploma.reports")
 
 QUARTER_MONTHS = (1, 4, 7, 10)
 EVENT_TYPE = "report.published"
@@ -162,9 +165,11 @@ def update_schedule(
         _check_day(Cadence(cadence), day)
     except ValueError as exc:
         raise Unprocessable(str(exc)) from exc
+    reactivated = changes.get("active") is True and not schedule.active
     for name, value in changes.items():
         setattr(schedule, name, value)
-    if "cadence" in changes or "day" in changes:
+    # Reactivated: due from today on, not at once for the date it missed while inactive.
+    if "cadence" in changes or "day" in changes or reactivated:
         schedule.next_due_date = next_occurrence(
             Cadence(cadence), day, on_or_after=clock.now().date()
         )
@@ -284,10 +289,14 @@ def publish(
     existing = _edition_for(session, schedule.id, as_of)
     if existing is not None:
         return existing, False
+    filters = ScheduleFilters.model_validate(schedule.filters)
+    # What the filters name may be gone since the schedule was made: no edition about an
+    # org unit that no longer exists (404, as when creating the schedule).
+    _check_options(session, ScheduledReport(schedule.report), filters)
     content = build_report(
         session,
         report=ScheduledReport(schedule.report),
-        filters=ScheduleFilters.model_validate(schedule.filters),
+        filters=filters,
         as_of=as_of,
         min_group_size=min_group_size,
     )
@@ -359,13 +368,23 @@ def publish_due(session: Session, *, min_group_size: int, base_url: str = "") ->
     for schedule in due:
         cadence = Cadence(schedule.cadence)
         as_of = last_occurrence(cadence, schedule.day, on_or_before=today)
-        _edition, created = publish(
-            session,
-            schedule=schedule,
-            as_of=as_of,
-            min_group_size=min_group_size,
-            base_url=base_url,
-        )
+        try:
+            # One schedule that cannot be built (say, its org unit is gone) must not stop
+            # the other audiences' editions: each is published in its own savepoint.
+            with session.begin_nested():
+                _edition, created = publish(
+                    session,
+                    schedule=schedule,
+                    as_of=as_of,
+                    min_group_size=min_group_size,
+                    base_url=base_url,
+                )
+        except Exception:
+            logger.exception(
+                "report schedule could not publish; it stays due and is retried",
+                extra={"schedule_id": str(schedule.id), "schedule_name": schedule.name},
+            )
+            continue
         published += int(created)
         schedule.last_published_date = as_of
         schedule.next_due_date = next_occurrence(

@@ -13,8 +13,8 @@ from sqlmodel import select
 from app.certification import queue
 from app.certification.models import Certification, EvaluationRequest
 from app.core.audit import AuditEvent
-from app.evidence.models import Evidence
 from app.core.db import make_session_factory, unit_of_work
+from app.evidence.models import Evidence
 from tests.factories import auth_headers
 from tests.integrations.xapi.factories import LMS, lrs_headers, person, publish, statement
 

@@ -4,6 +4,7 @@ schedules publish an immutable edition on their due date and emit `report.publis
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime
 
 import pytest
@@ -330,6 +331,45 @@ def test_edition_api_is_read_only_and_404s(client, db, org, read, manage):
         assert response.status_code == 405
     missing = client.get("/reports/editions/00000000-0000-0000-0000-000000000001", headers=read)
     assert missing.status_code == 404
+
+
+def test_a_schedule_that_cannot_publish_does_not_stop_the_others(client, db, org, read, manage):
+    """A schedule whose filter names an org unit that no longer exists fails on its own:
+    the other audience gets its edition, the broken one stays due and is tried again."""
+    board = _create(client, manage).json()
+    team = _create(
+        client,
+        manage,
+        name="Team A monthly",
+        audience="line_management",
+        report="coverage",
+        filters={"org_unit_id": str(org.units["dir-a"].id)},
+    ).json()
+    gone = "00000000-0000-0000-0000-00000000dead"
+    db.execute(
+        sa.update(ReportSchedule)
+        .where(ReportSchedule.id == uuid.UUID(team["id"]))
+        .values(filters={"org_unit_id": gone})
+    )
+    assert schedules.publish_due(db, min_group_size=5) == 1
+    db.commit()
+    [edition] = db.execute(sa.select(ReportEdition)).scalars().all()
+    assert str(edition.schedule_id) == board["id"]
+    broken = client.get(f"/reports/schedules/{team['id']}", headers=read).json()
+    assert broken["next_due_date"] == "2026-06-01" and broken["last_published_date"] is None
+
+
+def test_a_reactivated_schedule_is_due_from_today_not_for_what_it_missed(
+    client, db, org, manage, frozen_clock
+):
+    board = _create(client, manage).json()
+    off = client.patch(f"/reports/schedules/{board['id']}", headers=manage, json={"active": False})
+    assert off.status_code == 200, off.text
+    frozen_clock.set(datetime.fromisoformat("2026-09-15T08:00:00+00:00"))
+    manage = auth_headers(db, client.app, "reports:manage")
+    on = client.patch(f"/reports/schedules/{board['id']}", headers=manage, json={"active": True})
+    assert on.status_code == 200 and on.json()["next_due_date"] == "2026-10-01"
+    assert schedules.publish_due(db, min_group_size=5) == 0
 
 
 def test_worker_publishes_due_editions(client, db, org, manage):
