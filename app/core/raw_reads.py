@@ -59,7 +59,13 @@ def raw_connection(session_factory: Any) -> Iterator[Any]:
 
 class AsyncReads:
     """Reads on PostgreSQL without a thread: a few psycopg async connections in autocommit
-    mode, kept per event loop, so a read is one round trip awaited on the loop."""
+    mode, kept per event loop, so a read is one round trip awaited on the loop.
+
+    Per loop, a semaphore of `size` slots bounds the connections in use and a queue keeps
+    the idle ones. A read holds a slot; giving it back wakes the next waiter whether the
+    connection went back to the queue or was broken and closed (the waiter then opens a
+    fresh one), so a database restart cannot leave readers waiting for a connection that
+    will never be returned."""
 
     def __init__(self, engine: sa.Engine, *, size: int = 8) -> None:
         self.engine = engine
@@ -67,7 +73,9 @@ class AsyncReads:
             hide_password=False
         )
         self.size = size
-        self._pools: dict[asyncio.AbstractEventLoop, tuple[asyncio.Queue[Any], list[int]]] = {}
+        self._pools: dict[
+            asyncio.AbstractEventLoop, tuple[asyncio.Queue[Any], asyncio.Semaphore]
+        ] = {}
 
     def serves(self, session_factory: Any) -> bool:
         """Whether requests of this session factory read the database this pool reads."""
@@ -90,25 +98,33 @@ class AsyncReads:
                 self._release(connection, broken=broken)
         raise AssertionError("unreachable")
 
+    def _pool(self) -> tuple[asyncio.Queue[Any], asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = (asyncio.Queue(), asyncio.Semaphore(self.size))
+        return pool
+
     async def _acquire(self) -> Any:
         import psycopg
 
-        loop = asyncio.get_running_loop()
-        idle, created = self._pools.setdefault(loop, (asyncio.Queue(), [0]))
-        if idle.empty() and created[0] < self.size:
-            created[0] += 1
-            try:
-                return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            except BaseException:
-                created[0] -= 1
-                raise
-        return await idle.get()
+        idle, slots = self._pool()
+        await slots.acquire()
+        try:
+            while not idle.empty():
+                connection = idle.get_nowait()
+                if not connection.closed:
+                    return connection
+            return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        except BaseException:
+            slots.release()
+            raise
 
     def _release(self, connection: Any, *, broken: bool) -> None:
-        idle, created = self._pools[asyncio.get_running_loop()]
+        idle, slots = self._pool()
         if broken or connection.closed:
-            created[0] -= 1
             with suppress(Exception):
                 asyncio.get_running_loop().create_task(connection.close())
         else:
             idle.put_nowait(connection)
+        slots.release()
