@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import service
 from app.auth.scopes import SCOPES
 from app.auth.service import Identity
+from app.auth.tokens import KeysNotAtHand
 from app.core.errors import Forbidden, Unauthenticated
 
 oauth2_scheme = OAuth2(
@@ -31,10 +33,16 @@ def authorize(
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Identity:
     """Verify the bearer token and that it carries every scope the route declares."""
+    return _authorize(request, security_scopes.scopes, authorization, may_fetch_keys=True)
+
+
+def _authorize(
+    request: Request, scopes: list[str], authorization: str | None, *, may_fetch_keys: bool
+) -> Identity:
     identity = getattr(request.state, "identity", None)
     if identity is None:
-        identity = _authenticate(request, authorization)
-    for needed in security_scopes.scopes:
+        identity = _authenticate(request, authorization, may_fetch_keys=may_fetch_keys)
+    for needed in scopes:
         if not identity.has(needed):
             raise Forbidden(
                 f"This needs the scope {needed}.",
@@ -53,7 +61,7 @@ def authorize(
 BASIC_AUTH_PATH_PREFIXES = ("/xapi/", "/integrations/scorm/")
 
 
-def _authenticate(request: Request, authorization: str | None) -> Identity:
+def _authenticate(request: Request, authorization: str | None, *, may_fetch_keys: bool) -> Identity:
     if not authorization:
         raise Unauthenticated("This endpoint needs a Bearer access token.", error=None)
     scheme, _, token = authorization.partition(" ")
@@ -63,7 +71,9 @@ def _authenticate(request: Request, authorization: str | None) -> Identity:
         raise Unauthenticated(
             "Use the Bearer scheme: 'Authorization: Bearer <token>'.", error="invalid_request"
         )
-    identity: Identity = request.app.state.token_verifier.verify(token.strip())
+    identity: Identity = request.app.state.token_verifier.verify(
+        token.strip(), may_fetch_keys=may_fetch_keys
+    )
     session = getattr(request.state, "session", None)
     if (
         identity.source == "local"
@@ -119,7 +129,9 @@ def identity_without_database(request: Request, scope: str) -> Identity | None:
     identity: Identity | None = None
     if scheme.lower() == "bearer":
         try:
-            identity = request.app.state.token_verifier.verify(token)
+            # On the event loop: a token whose issuer's keys must be fetched first takes
+            # the full route, in a thread (KeysNotAtHand), like any token it refuses.
+            identity = request.app.state.token_verifier.verify(token, may_fetch_keys=False)
         except Exception:
             return None
     elif scheme.lower() == "basic" and request.url.path.startswith(BASIC_AUTH_PATH_PREFIXES):
@@ -161,8 +173,14 @@ async def authorize_without_session(
 ) -> Identity:
     """`authorize` for hot read routes that run outside the per-request session: no thread
     hop and no database here; such a route must check the client's active flag in its own
-    query (see app/certification/status_read.py)."""
-    return authorize(request, security_scopes, authorization)
+    query (see app/certification/status_read.py). A token whose issuer's keys must be
+    fetched first is verified in a thread: the fetch must not stall the event loop."""
+    try:
+        return _authorize(request, security_scopes.scopes, authorization, may_fetch_keys=False)
+    except KeysNotAtHand:
+        return await run_in_threadpool(
+            _authorize, request, security_scopes.scopes, authorization, may_fetch_keys=True
+        )
 
 
 def require_on_hot_path(scope: str) -> Any:

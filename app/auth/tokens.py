@@ -38,19 +38,32 @@ class ExternalJWKS:
         self._fetched_at = 0.0
         self._lock = threading.Lock()
 
-    def keys(self, kid: str | None) -> dict[str, Any]:
-        with self._lock:
+    def keys(self, kid: str | None, *, may_fetch: bool = True) -> dict[str, Any]:
+        """The key set; `may_fetch=False` (code on the event loop) raises KeysNotAtHand
+        instead of fetching, or of waiting for another thread's fetch."""
+        if not self._lock.acquire(blocking=may_fetch):
+            raise KeysNotAtHand
+        try:
             age = time.monotonic() - self._fetched_at
             known = self._keys is not None and (
                 kid is None or any(k.get("kid") == kid for k in self._keys.get("keys", []))
             )
             if self._keys is None or age > self.cache_seconds or (not known and age > 60):
+                if not may_fetch:
+                    raise KeysNotAtHand
                 response = self.client.get(self.url, timeout=10)
                 response.raise_for_status()
                 self._keys = response.json()
                 self._fetched_at = time.monotonic()
             assert self._keys is not None
             return self._keys
+        finally:
+            self._lock.release()
+
+
+class KeysNotAtHand(Exception):
+    """Verifying this token means fetching the identity provider's keys first: a blocking
+    HTTP call that code running on the event loop must leave to a thread."""
 
 
 class TokenVerifier:
@@ -64,22 +77,23 @@ class TokenVerifier:
         self.external_jwks = external_jwks
         self._cache: dict[str, tuple[Identity, float]] = {}
 
-    def verify(self, token: str) -> Identity:
+    def verify(self, token: str, *, may_fetch_keys: bool = True) -> Identity:
         """Verify a token; a token verified before is answered from a small cache until it
-        expires (signature checks dominate the cost of a fast read)."""
+        expires (signature checks dominate the cost of a fast read). `may_fetch_keys=False`
+        for callers on the event loop: raises KeysNotAtHand rather than fetch a JWKS."""
         cached = self._cache.get(token)
         if cached is not None:
             identity, expires = cached
             if clock.now().timestamp() <= expires + CLOCK_SKEW_SECONDS:
                 return identity
             self._cache.pop(token, None)
-        identity, expires = self._verify_uncached(token)
+        identity, expires = self._verify_uncached(token, may_fetch_keys=may_fetch_keys)
         if len(self._cache) >= TOKEN_CACHE_SIZE:
             self._cache.clear()  # crude but bounded; tokens are re-verified on the next use
         self._cache[token] = (identity, expires)
         return identity
 
-    def _verify_uncached(self, token: str) -> tuple[Identity, float]:
+    def _verify_uncached(self, token: str, *, may_fetch_keys: bool) -> tuple[Identity, float]:
         try:
             unverified = jwt.get_unverified_claims(token)
         except JWTError as exc:
@@ -88,7 +102,7 @@ class TokenVerifier:
         if issuer == self.settings.token_issuer:
             return self._verify_local(token)
         if self.external_jwks is not None and issuer == self.settings.external_issuer:
-            return self._verify_external(token)
+            return self._verify_external(token, may_fetch_keys=may_fetch_keys)
         raise Unauthenticated("The token's issuer is not trusted.")
 
     def _verify_local(self, token: str) -> tuple[Identity, float]:
@@ -121,11 +135,11 @@ class TokenVerifier:
         )
         return identity, float(claims["exp"])
 
-    def _verify_external(self, token: str) -> tuple[Identity, float]:
+    def _verify_external(self, token: str, *, may_fetch_keys: bool) -> tuple[Identity, float]:
         assert self.external_jwks is not None
         try:
             header = jwt.get_unverified_header(token)
-            keys = self.external_jwks.keys(header.get("kid"))
+            keys = self.external_jwks.keys(header.get("kid"), may_fetch=may_fetch_keys)
         except (JWTError, httpx.HTTPError, ValueError) as exc:
             raise Unauthenticated("The identity provider's keys could not be used.") from exc
         claims = _decode(

@@ -3,6 +3,7 @@ an external identity provider (verified against its JWKS fetched over HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -136,11 +137,17 @@ IDP_ISSUER = "https://login.example-idp.test/tenant/v2.0"
 IDP_JWKS_URL = "https://login.example-idp.test/tenant/discovery/v2.0/keys"
 
 
-def _idp_app(idp_key: SigningKey, fetches: list[str]):
+def _idp_app(idp_key: SigningKey, fetches: list[str], on_event_loop: list[bool] | None = None):
     """A tiny WSGI identity provider serving its JWKS over HTTP (through httpx's WSGI transport)."""
 
     def wsgi(environ, start_response):
         fetches.append(environ["PATH_INFO"])
+        if on_event_loop is not None:  # was the fetch made on the thread running the API's loop?
+            try:
+                asyncio.get_running_loop()
+                on_event_loop.append(True)
+            except RuntimeError:
+                on_event_loop.append(False)
         body = json.dumps(idp_key.jwks()).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
@@ -148,7 +155,7 @@ def _idp_app(idp_key: SigningKey, fetches: list[str]):
     return wsgi
 
 
-def _external_app(database, connection, idp_key, fetches):
+def _external_app(database, connection, idp_key, fetches, on_event_loop=None, scope_map=None):
     settings = Settings(
         database_url=database.url,
         embedded_worker=False,
@@ -157,9 +164,11 @@ def _external_app(database, connection, idp_key, fetches):
         external_issuer=IDP_ISSUER,
         external_audience="api://aidiploma",
         external_jwks_url=IDP_JWKS_URL,
-        external_scope_map={"Reports.Read": ["reports:read", "audit:read"]},
+        external_scope_map=scope_map or {"Reports.Read": ["reports:read", "audit:read"]},
     )
-    http = httpx.Client(transport=httpx.WSGITransport(app=_idp_app(idp_key, fetches)))
+    http = httpx.Client(
+        transport=httpx.WSGITransport(app=_idp_app(idp_key, fetches, on_event_loop))
+    )
     app = create_app(
         settings, engine=database.engine, signing_key=SigningKey.generate(), http_client=http
     )
@@ -214,3 +223,33 @@ def test_local_tokens_still_work_beside_the_external_idp(database, connection, d
     client = TestClient(app)
     api_client = make_api_client(db, scopes=["audit:read"])
     assert _get(client, _sign(app, _claims(app, api_client))).status_code == 200
+
+
+def test_a_hot_read_fetches_the_idps_keys_in_a_thread_not_on_the_event_loop(
+    database, connection, db
+):
+    """The status read runs on the event loop; the first external token (keys not yet
+    fetched) is verified in a thread, so a slow identity provider stalls only that request."""
+    from tests.certification.factories import make_person
+
+    someone = make_person(db)
+    idp_key = SigningKey.generate()
+    fetches: list[str] = []
+    on_event_loop: list[bool] = []
+    app = _external_app(
+        database,
+        connection,
+        idp_key,
+        fetches,
+        on_event_loop,
+        scope_map={"Status.Read": ["certifications:read"]},
+    )
+    client = TestClient(app)
+    token = _idp_token(idp_key, roles=["Status.Read"])
+    path = f"/people/employee:{someone.employee_number}/certification"
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["employee_number"] == someone.employee_number
+    assert on_event_loop == [False]
+    again = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 200 and on_event_loop == [False], "keys and token cached"
