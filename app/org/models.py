@@ -74,6 +74,10 @@ class Person(TimestampedTable, table=True):
     employment_start_date: date | None = None
     employment_end_date: date | None = None
     active: bool = Field(default=True, index=True)
+    # The HR source whose records last wrote this person; a complete listing from that
+    # source deactivates the people it no longer lists, and only those (not people
+    # entered by hand, provisioned by SCIM or kept by another HR source).
+    hr_source: str | None = Field(default=None, max_length=100)
 
 
 class PersonRole(SQLModel, table=True):

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.core import clock
+from app.core.db import one_of
 from app.integrations.hris.models import HrisMapping, HrisUnmapped, MappingKind, PendingManager
 from app.org import service as org_service
 from app.org import upsert
@@ -228,6 +229,7 @@ def apply_hr_records(
         return ApplyReport(outcomes=outcomes, applied=False)
 
     written = [o for o in outcomes if o.status != "error" and o.person_id is not None]
+    _claim(session, [o.person_id for o in written if o.person_id is not None], source)
     _record_unmapped(session, outcomes, source)
     _park_managers(
         session,
@@ -241,6 +243,23 @@ def apply_hr_records(
     resolve_pending_managers(session, people=written)
     _reevaluate(session, written, stored, wanted_roles, records, today)
     return ApplyReport(outcomes=outcomes, applied=True)
+
+
+def _claim(session: Session, person_ids: list[uuid.UUID], source: str | None) -> None:
+    """Mark these people as kept by this HR source (what a complete listing of it may
+    deactivate). Bookkeeping, not a change of the person: no version or timestamp moves."""
+    if not source or not person_ids:
+        return
+    dialect = session.get_bind().dialect.name
+    for chunk in range(0, len(person_ids), 5000):
+        session.execute(
+            sa.update(Person)
+            .where(
+                one_of(Person.id, person_ids[chunk : chunk + 5000], dialect=dialect),
+                sa.or_(Person.hr_source.is_(None), Person.hr_source != source),  # type: ignore[union-attr]
+            )
+            .values(hr_source=source)
+        )
 
 
 def _resolve_key(

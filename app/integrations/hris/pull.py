@@ -138,9 +138,14 @@ def _next(
 
 
 def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int:
-    """People active here but absent from a complete HR listing are deactivated (never deleted)."""
+    """People this source keeps, active here but absent from its complete listing, are
+    deactivated (never deleted). People it does not keep (entered by hand, provisioned by
+    SCIM, kept by another HR source) are not its to deactivate."""
     active = session.execute(
-        sa.select(Person.employee_number).where(Person.active.is_(True))  # type: ignore[attr-defined]
+        sa.select(Person.employee_number).where(
+            Person.active.is_(True),  # type: ignore[attr-defined]
+            Person.hr_source == source,
+        )
     ).scalars()
     missing = sorted(set(active) - seen)
     if not missing:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 from standardwebhooks import Webhook
 
-from app.integrations.hris import pull, service
+from app.integrations.hris import mapping, pull, service
 from app.integrations.hris.schemas import SourceIn
 from app.org.models import Person
 from tests.factories import auth_headers
@@ -200,6 +200,44 @@ def test_pull_sync_pages_upserts_and_deactivates_on_complete_listing(client, db,
     assert (report.unchanged, report.deactivated, report.complete) == (3, 2, True)
     inactive = db.exec(select(Person.employee_number).where(Person.active.is_(False))).all()
     assert sorted(inactive) == ["P3", "P4"]
+
+
+def test_a_complete_listing_deactivates_only_the_people_its_source_keeps(
+    client, db, app, frozen_clock
+):
+    """Someone entered through the API, or kept by another HR source, is not missing from
+    this source's listing: it never listed them. Its own leavers are deactivated."""
+
+    make_org(db)
+    source = _source(db)
+    by_hand = client.post(
+        "/people",
+        json={
+            "employee_number": "MANUAL1",
+            "given_name": "Ada",
+            "family_name": "Hand",
+            "roles": [{"role": "klantcontactmedewerker"}],
+        },
+        headers=auth_headers(db, app, "org:write"),
+    )
+    assert by_hand.status_code == 201, by_hand.text
+    other = mapping.apply_hr_records(
+        db, records=[mapping.HrRecord(employee_number="OTHER1", given_name="Bo")], source="nmbrs"
+    )
+    assert other.outcomes[0].status == "created"
+    listed = [employee("P0"), employee("P1")]
+    fake = FakeHR(listed)
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        pull.run(db, source=source, client=http)
+    fake.people = listed[:1]
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert (report.deactivated, report.complete) == (1, True)
+    db.expire_all()
+    inactive = db.exec(select(Person.employee_number).where(Person.active.is_(False))).all()
+    assert inactive == ["P1"]
+    keeper = dict(db.exec(select(Person.employee_number, Person.hr_source)).all())
+    assert keeper == {"MANUAL1": None, "OTHER1": "nmbrs", "P0": "afas-pull", "P1": "afas-pull"}
 
 
 def test_pull_sync_failure_half_way_raises_and_a_rerun_completes(client, db, app, frozen_clock):
