@@ -80,6 +80,8 @@ TEXT: dict[str, dict[str, str]] = {
         "risk_ref": "Risk register",
         "non_compliant": "Not compliant",
         "none": "none",
+        "generated": "generated",
+        "ai_systems": "AI systems",
         "legend": "\u2713 90% or more   ! 70-89%   \u26a0 under 70%",
         "scope_filters": "Filters",
         "everyone": "whole organisation",
@@ -134,6 +136,8 @@ TEXT: dict[str, dict[str, str]] = {
         "risk_ref": "Risicoregister",
         "non_compliant": "Voldoet niet",
         "none": "geen",
+        "generated": "gemaakt",
+        "ai_systems": "AI-systemen",
         "legend": "\u2713 90% of meer   ! 70-89%   \u26a0 onder 70%",
         "scope_filters": "Filters",
         "everyone": "hele organisatie",
@@ -743,12 +747,15 @@ def _scalar(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _section(value: Any) -> str:
+def _section(value: Any, lang: str = "en") -> str:
     """A dict as a definition list, a list of dicts as a table, anything else as text."""
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         columns = list(dict.fromkeys(k for row in value for k in row if k != "id"))
         return table_html(
-            Table(columns=columns, rows=[[_scalar(row.get(c)) for c in columns] for row in value])
+            Table(
+                columns=[_label(c, lang) for c in columns],
+                rows=[[_scalar(row.get(c)) for c in columns] for row in value],
+            )
         )
     if isinstance(value, dict):
         parts = []
@@ -757,22 +764,119 @@ def _section(value: Any) -> str:
                 isinstance(inner, list) and inner and all(isinstance(v, dict) for v in inner)
             )
             if nested:
-                parts.append(f"<h3>{esc(key)}</h3>{_section(inner)}")
+                parts.append(f"<h3>{esc(_label(key, lang))}</h3>{_section(inner, lang)}")
             else:
-                parts.append(f"<p><strong>{esc(key)}</strong>: {esc(_scalar(inner))}</p>")
+                parts.append(
+                    f"<p><strong>{esc(_label(key, lang))}</strong>: {esc(_scalar(inner))}</p>"
+                )
         return "".join(parts)
-    return f"<p>{esc(_scalar(value) or t('en', 'none'))}</p>"
+    return f"<p>{esc(_scalar(value) or t(lang, 'none'))}</p>"
 
 
 DOSSIER_SECTIONS = (
-    ("scope", "1. Scope: the AI-use register"),
-    ("role_matrix", "2. Role matrix"),
-    ("measures", "3. Measures delivered"),
-    ("people", "4. Evidence per person"),
-    ("exceptions", "5. Exceptions and remediation"),
-    ("review_cadence", "6. Review cadence"),
-    ("ai_systems_in_use", "7. AI systems in use: operators and their status"),
+    ("scope", {"en": "1. Scope: the AI-use register", "nl": "1. Reikwijdte: het AI-register"}),
+    ("role_matrix", {"en": "2. Role matrix", "nl": "2. Rollenmatrix"}),
+    ("measures", {"en": "3. Measures delivered", "nl": "3. Uitgevoerde maatregelen"}),
+    ("people", {"en": "4. Evidence per person", "nl": "4. Bewijs per persoon"}),
+    (
+        "exceptions",
+        {"en": "5. Exceptions and remediation", "nl": "5. Uitzonderingen en herstel"},
+    ),
+    ("review_cadence", {"en": "6. Review cadence", "nl": "6. Herzieningsritme"}),
+    (
+        "ai_systems_in_use",
+        {
+            "en": "7. AI systems in use: operators and their status",
+            "nl": "7. AI-systemen in gebruik: wie ermee werkt en hun status",
+        },
+    ),
 )
+
+# Field names of the dossier's sections as an auditor reads them. Keys not listed are
+# shown with spaces for underscores; data used as keys (competency keys) is left alone.
+DOSSIER_LABELS_NL = {
+    "accepted_forms": "toegestane vormen",
+    "activities": "activiteiten",
+    "ai_system": "AI-systeem",
+    "ai_systems": "AI-systemen",
+    "alternative_awards": "toegekend op andere grond",
+    "awarded_at": "toegekend op",
+    "awarded_by": "toegekend door",
+    "by_activity": "per activiteit",
+    "by_assessment_form": "per toetsvorm",
+    "cells": "cellen",
+    "competencies": "competenties",
+    "competency": "competentie",
+    "compliant": "voldoet",
+    "conditions": "voorwaarden",
+    "count": "aantal",
+    "deployment_status": "inzetstatus",
+    "diplomas": "diploma's",
+    "disclosure": "openbaarmaking",
+    "document_ref": "documentverwijzing",
+    "domain": "domein",
+    "due_date": "uiterste datum",
+    "due_days": "termijn (dagen)",
+    "employee_number": "personeelsnummer",
+    "evidence_records": "bewijsstukken",
+    "extras_met": "rolspecifieke eisen behaald",
+    "first_at": "eerste keer",
+    "grace_period_days": "respijt (dagen)",
+    "impact_level": "impactniveau",
+    "impact_types": "soorten impact",
+    "involvement": "betrokkenheid",
+    "job_family": "functiefamilie",
+    "key": "sleutel",
+    "kind": "soort",
+    "language": "taal",
+    "last_at": "laatste keer",
+    "last_evidence_at": "laatste bewijs",
+    "last_review_date": "laatst herzien",
+    "levels": "niveaus",
+    "min_level": "minimumniveau",
+    "min_score": "minimumscore",
+    "missing": "ontbreekt",
+    "model_key": "model",
+    "model_published_at": "model gepubliceerd op",
+    "model_version": "modelversie",
+    "name": "naam",
+    "org_unit": "organisatie-eenheid",
+    "overdue": "over tijd",
+    "passed": "geslaagd",
+    "people": "mensen",
+    "people_compliant": "mensen die voldoen",
+    "processes": "processen",
+    "recertification_window_days": "hercertificeringsvenster (dagen)",
+    "records": "stukken",
+    "refresher_competencies": "competenties voor de opfrissing",
+    "register_reviews": "herzieningen van het register",
+    "remediation": "herstel",
+    "renewal_basis": "vernieuwing gerekend vanaf",
+    "renewal_fixed_date": "vaste vernieuwingsdatum",
+    "required_tier": "vereist niveau",
+    "risk_class": "risicoklasse",
+    "risk_register_ref": "verwijzing risicoregister",
+    "role": "rol",
+    "role_name": "rolnaam",
+    "roles": "rollen",
+    "source": "bron",
+    "state": "staat",
+    "status": "status",
+    "tier": "diplomaniveau",
+    "tiers": "diplomaniveaus",
+    "title": "titel",
+    "valid_until": "geldig tot",
+    "validity_months": "geldigheid (maanden)",
+    "version": "versie",
+    "workers_informed_date": "werknemers(vertegenwoordiging) geïnformeerd op",
+}
+
+
+def _label(key: Any, lang: str) -> str:
+    key = str(key)
+    if lang == "nl" and key in DOSSIER_LABELS_NL:
+        return DOSSIER_LABELS_NL[key]
+    return key.replace("_", " ")
 
 
 def dossier_html(document: DossierDocument, lang: str) -> str:
@@ -780,17 +884,18 @@ def dossier_html(document: DossierDocument, lang: str) -> str:
     people = data["people"]
     compliant = sum(1 for p in people if p.get("compliant"))
     sections = "".join(
-        f"<h2>{esc(heading)}</h2>{_section(data.get(key))}" for key, heading in DOSSIER_SECTIONS
+        f"<h2>{esc(heading.get(lang, heading['en']))}</h2>{_section(data.get(key), lang)}"
+        for key, heading in DOSSIER_SECTIONS
     )
     return page(
         lang=lang,
         title=f"{t(lang, 'dossier')}: {document.title}",
         subtitle=_subtitle(lang, document.as_of, document.filters)
-        + f" \u00b7 generated {document.generated_at.isoformat()}",
+        + f" \u00b7 {t(lang, 'generated')} {document.generated_at.isoformat()}",
         headlines=[
             Headline(t(lang, "people"), str(len(people))),
             Headline(t(lang, "compliant"), str(compliant)),
-            Headline("AI systems", str(len(data["scope"].get("ai_systems", [])))),
+            Headline(t(lang, "ai_systems"), str(len(data["scope"].get("ai_systems", [])))),
         ],
         chart=None,
         chart_caption="",

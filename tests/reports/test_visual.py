@@ -162,6 +162,11 @@ def test_process_risk_and_dossier_pages(client, org, read):
     text, root = _html(client.get("/reports/art4-dossier.html", headers=read))
     assert "Evidence per person" in text and "Review cadence" in text
     assert org.people["P1"].employee_number in text
+    assert "employee number" in text, "field names read as words"
+    dutch, _ = _html(client.get("/reports/art4-dossier.html?lang=nl", headers=read))
+    for heading in ("Bewijs per persoon", "Herzieningsritme", "AI-systemen", "personeelsnummer"):
+        assert heading in dutch
+    assert "Evidence per person" not in dutch and "employee_number" not in dutch
 
 
 def test_unknown_filter_is_404(client, org, read):
