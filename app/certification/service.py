@@ -276,7 +276,9 @@ def _required(
     due: date | None = None
     extras: dict[str, rules.Requirement] = {}
     for assignment in _current_roles(session, person.id, today) if person.active else []:
-        requirement = ctx.requirement_of_role(session, assignment.role_id)
+        if assignment.role_id not in ctx.role_requirements:
+            continue  # an inactive role asks nothing, as in bulk evaluation and the matrix
+        requirement = ctx.role_requirements[assignment.role_id]
         tier = requirement.get("tier")
         role_due = due_on(
             assignment.start_date or person.employment_start_date, requirement.get("due_days")

@@ -272,3 +272,23 @@ def test_bulk_evaluation_matches_one_by_one(client, db, app, frozen_clock):
     assert [len(evidence) for tiers in awarded for _, evidence in tiers] == [1, 2, 2]
     again = bulk.evaluate_everyone(db, ctx=ctx, person_ids=[p.id for p in in_bulk])
     assert (again.changed, again.awarded, again.renewed) == (0, 0, 0), "a re-run changes nothing"
+
+
+def test_an_inactive_role_asks_nothing_on_either_path(client, db, app, frozen_clock):
+    """A retired role (inactive) no longer requires its tier: one-by-one evaluation agrees
+    with the set-based one, so a person's required tier does not flip with the path."""
+    headers = auth_headers(db, app, "admin")
+    role = make_role(db)
+    publish_model(client, headers, role.key)
+    one, other = (make_person(db, role=role, start=date(2026, 1, 1)) for _ in range(2))
+    role.active = False
+    db.add(role)
+    db.flush()
+    ctx = service.require_context(db)
+    service.evaluate_person(db, person=one, ctx=ctx)
+    bulk.evaluate_everyone(db, ctx=ctx, person_ids=[other.id])
+    db.flush()
+    db.expire_all()
+    for person in (one, other):
+        status = db.get(PersonStatus, person.id)
+        assert status.required_tier_key is None and status.due_date is None
