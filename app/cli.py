@@ -236,11 +236,14 @@ def cmd_sync_hris(args: argparse.Namespace, settings: Settings) -> int:
         # One unit of work: a failure half-way rolls everything back, so a rerun starts clean.
         with (
             unit_of_work(_session_factory(settings)) as session,
-            httpx.Client(timeout=pull.TIMEOUT, follow_redirects=True) as client,
+            httpx.Client(timeout=pull.TIMEOUT) as client,
         ):
             session.info["actor"] = "cli"
             report = pull.run(
-                session, source=service.get_source(session, name=args.source), client=client
+                session,
+                source=service.get_source(session, name=args.source),
+                client=client,
+                allow_private=settings.hris_allow_private,
             )
     except pull.SyncFailed as exc:
         print(

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Outgoing webhooks. Subscriptions may target private/loopback addresses only when this is
     # true (an on-premises receiver); otherwise such URLs are refused (SSRF).
     webhooks_allow_private: bool = False
+    # HR pull sources (pull_url and the pages it links to) may target private/loopback
+    # addresses only when this is true (an HR system on the internal network).
+    hris_allow_private: bool = False
     # A subscription is disabled after this many consecutive failed attempts.
     webhooks_disable_after_failures: int = Field(default=50, ge=1)
     webhooks_timeout_seconds: float = Field(default=15.0, gt=0, le=60)

@@ -16,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.core import clock
+from app.core import clock, urls
 from app.integrations.hris import mapping
 from app.integrations.hris.events import get_path, record_from
 from app.integrations.hris.models import HrisSource, PaginationKind
@@ -34,12 +34,70 @@ class SyncFailed(Exception):
     """The HR listing could not be read to the end; nothing was changed."""
 
 
-def _fetch(client: httpx.Client, url: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
+MAX_REDIRECTS = 5
+
+
+def _checked(url: str, origin: str, allow_private: bool) -> str:
+    """`url` if the source's credentials may go there: the pull_url's scheme and host, and
+    not an internal address unless the server allows it (hris_allow_private)."""
+    if urlsplit(url)[:2] != urlsplit(origin)[:2]:
+        raise SyncFailed(
+            f"{url} leaves {origin}; refusing to send the source's credentials to another host."
+        )
+    try:
+        urls.check(url, allow_private=allow_private, must_resolve=False)
+    except urls.UnsafeURL as exc:
+        raise SyncFailed(f"{url} is refused: {exc}.") from None
+    return url
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    origin: str,
+    allow_private: bool,
+) -> httpx.Response:
+    """GET, following redirects by hand so every hop passes `_checked` (httpx would carry
+    the source's own headers, e.g. an API key, to wherever a redirect points)."""
+    response = client.get(
+        _checked(url, origin, allow_private),
+        params=params or None,
+        headers=headers,
+        timeout=TIMEOUT,
+        follow_redirects=False,
+    )
+    for _ in range(MAX_REDIRECTS):
+        if not response.is_redirect:
+            return response
+        target = urljoin(str(response.url), response.headers["location"])
+        response = client.get(
+            _checked(target, origin, allow_private),
+            headers=headers,
+            timeout=TIMEOUT,
+            follow_redirects=False,
+        )
+    raise SyncFailed(f"{url} redirected more than {MAX_REDIRECTS} times.")
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    origin: str,
+    allow_private: bool,
+) -> Any:
     """GET a page with retries on transport errors, 429 and 5xx (exponential back-off)."""
     last: str = ""
     for attempt in range(RETRIES + 1):
         try:
-            response = client.get(url, params=params or None, headers=headers, timeout=TIMEOUT)
+            response = _get(
+                client, url, params, headers, origin=origin, allow_private=allow_private
+            )
         except httpx.HTTPError as exc:
             last = f"{type(exc).__name__}: {exc}"
         else:
@@ -56,10 +114,14 @@ def _fetch(client: httpx.Client, url: str, params: dict[str, Any], headers: dict
     raise SyncFailed(f"Reading {url} failed: {last}.")
 
 
-def run(session: Session, *, source: HrisSource, client: httpx.Client) -> SyncReport:
-    """Pull every page of the source, upsert, and deactivate the missing on a complete listing."""
+def run(
+    session: Session, *, source: HrisSource, client: httpx.Client, allow_private: bool = False
+) -> SyncReport:
+    """Pull every page of the source, upsert, and deactivate the missing on a complete
+    listing. `allow_private`: the server's hris_allow_private (internal HR systems)."""
     if not source.pull_url:
         raise SyncFailed(f"HR source {source.name} has no pull_url.")
+    origin = source.pull_url
     headers = {str(k): str(v) for k, v in (source.pull_headers or {}).items()}
     url: str | None = source.pull_url
     params: dict[str, Any] = {}
@@ -74,7 +136,7 @@ def run(session: Session, *, source: HrisSource, client: httpx.Client) -> SyncRe
     unmapped: set[tuple[str, str]] = set()
     body: Any = None
     while url is not None and report.pages < MAX_PAGES:
-        body = _fetch(client, url, params, headers)
+        body = _fetch(client, url, params, headers, origin=origin, allow_private=allow_private)
         report.pages += 1
         items = get_path(body, source.items_path) or []
         if not isinstance(items, list):
@@ -127,14 +189,9 @@ def _next(
     link = get_path(body, source.next_link_path)
     if not link:
         return None, {}
-    following = urljoin(url, str(link))
-    # The source's headers carry its credentials: a next link may page, not send them away.
-    if urlsplit(following)[:2] != urlsplit(source.pull_url or url)[:2]:
-        raise SyncFailed(
-            f"The next link {following} leaves {source.pull_url}; refusing to send the "
-            "source's credentials to another host."
-        )
-    return following, {}
+    # The source's headers carry its credentials: a next link may page, not send them
+    # away (_checked refuses another host before the request).
+    return urljoin(url, str(link)), {}
 
 
 def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int:

@@ -115,11 +115,14 @@ def list_sources(session: SessionDep) -> list[SourcePublic]:
     summary="Create or replace an HR source",
     response_model=SourcePublic,
     dependencies=WRITE,
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422),
 )
-def put_source(session: SessionDep, data: SourceIn) -> SourcePublic:
+def put_source(request: Request, session: SessionDep, data: SourceIn) -> SourcePublic:
     """An HR source by name: event secret, JSON paths of person fields, pull settings."""
-    return SourcePublic.model_validate(service.source_view(service.put_source(session, data=data)))
+    source = service.put_source(
+        session, data=data, allow_private=request.app.state.settings.hris_allow_private
+    )
+    return SourcePublic.model_validate(service.source_view(source))
 
 
 @router.post(
@@ -160,9 +163,10 @@ def sync_source(request: Request, session: SessionDep, name: str) -> SyncReport:
     from app.core.errors import AppError
 
     row = service.get_source(session, name=name)
+    allow_private = request.app.state.settings.hris_allow_private
     with httpx.Client() as client:
         try:
-            return pull.run(session, source=row, client=client)
+            return pull.run(session, source=row, client=client, allow_private=allow_private)
         except pull.SyncFailed as exc:
             error = AppError(str(exc), slug="hr-sync-failed", title="HR sync failed")
             error.status = 502

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.core import audit, clock
+from app.core import audit, clock, urls
 from app.core.errors import NotFound, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.integrations.hris.models import HrisMapping, HrisSource, HrisUnmapped
@@ -104,9 +104,19 @@ def _check_paths(data: SourceIn) -> None:
         raise Unprocessable("field_paths must say where the employee_number is.")
 
 
-def put_source(session: Session, *, data: SourceIn) -> HrisSource:
-    """Create or replace an HR source by name."""
+def put_source(session: Session, *, data: SourceIn, allow_private: bool = False) -> HrisSource:
+    """Create or replace an HR source by name. `allow_private`: the server's
+    hris_allow_private, which lets pull_url name an address on the internal network."""
     _check_paths(data)
+    if data.pull_url:
+        try:
+            urls.check(data.pull_url, allow_private=allow_private, must_resolve=False)
+        except urls.UnsafeURL as exc:
+            raise Unprocessable(
+                f"pull_url is refused: {exc}. An HR system on the internal network needs "
+                "AIDIPLOMA_HRIS_ALLOW_PRIVATE=true on the server.",
+                slug="unsafe-url",
+            ) from exc
     row = session.exec(select(HrisSource).where(HrisSource.name == data.name)).first()
     before = _snapshot(row, SOURCE_FIELDS) if row else None
     values = data.model_dump()

@@ -32,11 +32,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.core import audit, clock
+from app.core import audit, clock, urls
 from app.core.config import Settings
 from app.core.db import WRITE_INTENT
 from app.core.outbox import OutboxEvent
-from app.integrations.webhooks import signing, urls
+from app.integrations.webhooks import signing
 from app.integrations.webhooks.models import (
     OPEN_STATES,
     DeliveryState,

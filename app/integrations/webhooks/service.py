@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.core import audit, clock
+from app.core import audit, clock, urls
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.outbox import OutboxEvent
 from app.core.pagination import PageParams, paginate
-from app.integrations.webhooks import signing, urls
+from app.integrations.webhooks import signing
 from app.integrations.webhooks.models import (
     OPEN_STATES,
     DeliveryState,

@@ -75,11 +75,14 @@ def own_database(database, tmp_path, monkeypatch, hr_server):
     monkeypatch.setenv("AIDIPLOMA_DATABASE_URL", own.url)
     monkeypatch.setenv("AIDIPLOMA_SIGNING_KEY_PATH", str(tmp_path / "keys" / "key.pem"))
     monkeypatch.setattr(pull, "BACKOFF", 0.0)
+    # The HR system runs on this machine: an internal address, allowed by the operator.
+    monkeypatch.setenv("AIDIPLOMA_HRIS_ALLOW_PRIVATE", "true")
     with Session(own.engine) as session:
         session.info["actor"] = "test"
         make_org(session)
         service.put_source(
             session,
+            allow_private=True,
             data=SourceIn(
                 name="afas-pull",
                 field_paths=PATHS,
@@ -130,3 +133,14 @@ def test_sync_hris_failure_half_way_exits_1_and_changes_nothing(own_database, hr
 def test_sync_hris_unknown_source_exits_2(own_database, capsys):
     assert cli.main(["sync", "hris", "--source", "nope"]) == 2
     assert "No HR source nope" in capsys.readouterr().err
+
+
+def test_sync_hris_refuses_an_internal_address_unless_the_server_allows_it(
+    own_database, hr_server, monkeypatch, capsys
+):
+    """SSRF: without AIDIPLOMA_HRIS_ALLOW_PRIVATE a pull never reaches 127.0.0.1."""
+    hr_server.people = [employee("P0")]
+    monkeypatch.setenv("AIDIPLOMA_HRIS_ALLOW_PRIVATE", "false")
+    assert cli.main(["sync", "hris", "--source", "afas-pull"]) == 1
+    assert "127.0.0.1, a private, loopback" in capsys.readouterr().err
+    assert _active(own_database) == {}

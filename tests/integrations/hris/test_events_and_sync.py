@@ -292,3 +292,45 @@ def test_a_secret_that_is_not_base64_is_refused_and_nothing_is_stored(hr):
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert hr.get("/integrations/hris/sources").json() == before
+
+
+def test_a_pull_url_on_an_internal_address_is_refused_unless_allowed(client, db, app):
+    """SSRF: an HR source may not make the server read its own network (cloud metadata,
+    admin ports) unless the operator allows internal HR systems (hris_allow_private)."""
+    body = {
+        "name": "metadata",
+        "field_paths": PATHS,
+        "pull_url": "http://169.254.169.254/latest/meta-data/",
+        "items_path": "employees",
+    }
+    headers = auth_headers(db, app, "hris:write")
+    refused = client.put("/integrations/hris/sources", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("unsafe-url")
+    assert "AIDIPLOMA_HRIS_ALLOW_PRIVATE" in refused.json()["detail"]
+    listed = client.get("/integrations/hris/sources", headers=headers).json()
+    assert "metadata" not in [s["name"] for s in listed]
+    allowed = service.put_source(
+        db, data=SourceIn.model_validate(body), allow_private=True
+    )  # an operator who runs the HR system in-house
+    assert allowed.pull_url == body["pull_url"]
+
+
+def test_a_redirect_to_another_host_or_an_internal_address_is_not_followed(
+    client, db, frozen_clock
+):
+    """The source's own headers (an API key) must not follow a redirect off its host."""
+    make_org(db)
+    source = _source(db)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"location": "http://127.0.0.1:9/steal"})
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        pytest.raises(pull.SyncFailed, match="leaves"),
+    ):
+        pull.run(db, source=source, client=http)
+    assert seen == ["https://hr.test/api/employees"]

@@ -1,9 +1,10 @@
-"""Target URL checks against server-side request forgery (Standard Webhooks, "SSRF").
+"""Outbound URL checks against server-side request forgery ("SSRF"): webhook targets
+(Standard Webhooks) and the HR listings the server pulls.
 
-A subscription may not point at loopback, private, link-local, shared, reserved or
-multicast addresses unless it is explicitly allowed to. Host names are resolved when
-the subscription is saved and again before every attempt, so a name that later
-resolves to an internal address (DNS rebinding) is refused at delivery time.
+A URL a client configures may not point at loopback, private, link-local, shared,
+reserved or multicast addresses unless the server allows it. Host names are resolved
+when the URL is saved and again before every request, so a name that later resolves to
+an internal address (DNS rebinding) is refused when it is used.
 """
 
 from __future__ import annotations
