@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel
 
@@ -172,7 +173,7 @@ def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:
 COPY_MIN_ROWS = 2
 
 
-def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(session: OrmSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: on PostgreSQL with COPY from
     COPY_MIN_ROWS rows on (a third of the client CPU of an executemany and one round trip),
     otherwise as one multi-row INSERT (SQLAlchemy's insertmanyvalues). Every row has every
