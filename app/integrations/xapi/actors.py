@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.core.db import one_of
+from app.integrations.xapi.models import PersonResolution, XapiStatement
 from app.org.models import Person
 
 
@@ -73,13 +74,31 @@ def resolve(
     session: Session, ifis: Iterable[str], *, account_homepage: str
 ) -> dict[str, uuid.UUID]:
     """Map IFIs to person ids in at most two queries (one more when SHA1 sums are present)."""
+    return _resolve(session, ifis, account_homepage=account_homepage, note_pending=False)[0]
+
+
+def resolve_noting_pending(
+    session: Session, ifis: Iterable[str], *, account_homepage: str
+) -> tuple[dict[str, uuid.UUID], bool]:
+    """`resolve`, and whether statements of any of these IFIs may be waiting as pending.
+
+    Asked in the same query as the people, so storing a statement of a known person with
+    nothing pending (nearly every statement) costs no query for earlier pending ones. The
+    answer leans to True: it is exact when the people query found someone, and True when
+    only a SHA1 sum resolved (that path has no room for the question)."""
+    return _resolve(session, ifis, account_homepage=account_homepage, note_pending=True)
+
+
+def _resolve(
+    session: Session, ifis: Iterable[str], *, account_homepage: str, note_pending: bool
+) -> tuple[dict[str, uuid.UUID], bool]:
     wanted: dict[str, tuple[str, str]] = {}
     for ifi in set(ifis):
         key = person_key(ifi, account_homepage=account_homepage)
         if key is not None:
             wanted[ifi] = key
     if not wanted:
-        return {}
+        return {}, False
     emails = {v for kind, v in wanted.values() if kind == "email"}
     numbers = {v for kind, v in wanted.values() if kind == "employee"}
     by_email: dict[str, uuid.UUID] = {}
@@ -87,6 +106,7 @@ def resolve(
     table = Person.__table__  # type: ignore[attr-defined]
     conditions = []
     dialect = session.get_bind().dialect.name
+    pending_seen: bool | None = None
     if emails:
         # Stored emails are lower-case (org.schemas normalises every write), so the unique
         # index on email answers this; lower(email) would scan every person.
@@ -94,13 +114,25 @@ def resolve(
     if numbers:
         conditions.append(one_of(table.c.employee_number, sorted(numbers), dialect=dialect))
     if conditions:
-        rows = session.execute(
-            sa.select(table.c.id, table.c.email, table.c.employee_number).where(sa.or_(*conditions))
-        ).all()
-        for person_id, email, number in rows:
+        columns = [table.c.id, table.c.email, table.c.employee_number]
+        if note_pending:
+            # Uncorrelated: evaluated once per query, on ix_xapi_statement_pending.
+            columns.append(
+                sa.exists()
+                .where(
+                    XapiStatement.resolution == PersonResolution.pending,  # type: ignore[arg-type]
+                    one_of(XapiStatement.actor_ifi, sorted(wanted), dialect=dialect),
+                )
+                .label("pending")
+            )
+        rows = session.execute(sa.select(*columns).where(sa.or_(*conditions))).all()
+        for row in rows:
+            person_id, email, number = row[:3]
             if email:
                 by_email[email.lower()] = person_id
             by_number[number] = person_id
+            if note_pending:
+                pending_seen = bool(row[3])
     by_sha1: dict[str, uuid.UUID] = {}
     if any(kind == "sha1" for kind, _ in wanted.values()):
         # SQLite has no SHA1 function: hash the addresses here. Rare in practice (LMSs
@@ -114,4 +146,4 @@ def resolve(
         source = by_email if kind == "email" else by_number if kind == "employee" else by_sha1
         if value in source:
             found[ifi] = source[value]
-    return found
+    return found, (pending_seen if pending_seen is not None else bool(found))

@@ -212,7 +212,7 @@ def store(
     # so `since`/`until` with a served value behave exactly.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     rows = [_row(statement, caller, now) for statement in new]
-    resolved = actors.resolve(
+    resolved, pending_seen = actors.resolve_noting_pending(
         session,
         (r["actor_ifi"] for r in rows if r["resolution"] == PersonResolution.pending),
         account_homepage=caller.account_homepage,
@@ -246,8 +246,9 @@ def store(
     )
     mapping_index = _mapping_index(session, version)
     _track_unmapped(session, parsed, now, mapping_index)
-    # Statements stored earlier for actors this batch resolved (the person appeared since).
-    earlier = _attach_pending(session, resolved)
+    # Statements stored earlier for actors this batch resolved (the person appeared since);
+    # the people query said whether there can be any.
+    earlier = _attach_pending(session, resolved) if pending_seen else []
     people |= _derive(
         session, [p for p in parsed if p.person_id] + earlier, actor=actor, index=mapping_index
     )
