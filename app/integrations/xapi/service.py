@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.auth.models import ApiClient
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
@@ -155,12 +156,24 @@ def _row(statement: dict[str, Any], caller: Caller, stored_at: datetime) -> dict
     }
 
 
+class ClientNotActive(Exception):
+    """The API client `store` was asked to check is deactivated or unknown."""
+
+
 def store(
-    session: Session, *, statements: Sequence[Any], caller: Caller, actor: str | None = None
+    session: Session,
+    *,
+    statements: Sequence[Any],
+    caller: Caller,
+    actor: str | None = None,
+    client_to_check: str | None = None,
 ) -> list[str]:
     """Store statements (POST/PUT /xapi/statements); returns their ids in order.
 
     Same id and same content: a no-op; other content: 409 (Communication 2.1.2.s2.b4-b5).
+    With `client_to_check`, the route left reading that API client's active flag to this
+    function: it is read with the existing statements, and ClientNotActive raised before
+    anything is compared or written.
     """
     if len(statements) > MAX_BATCH:
         raise BadRequest(
@@ -185,15 +198,9 @@ def store(
             "2.1.2.s2.b6).",
             slug="duplicate-statement-id",
         )
-    dialect = session.get_bind().dialect.name
-    existing = {
-        str(row.id): row.raw
-        for row in session.execute(
-            sa.select(XapiStatement.id, XapiStatement.raw).where(  # type: ignore[call-overload]
-                one_of(XapiStatement.id, [uuid.UUID(i) for i in ids], dialect=dialect)
-            )
-        )
-    }
+    existing, client_active = _stored(session, ids, client_to_check=client_to_check)
+    if not client_active:
+        raise ClientNotActive(client_to_check)
     new: list[dict[str, Any]] = []
     for statement in statements:
         if statement["id"] in existing:
@@ -254,6 +261,31 @@ def store(
     )
     _evaluate(session, people, actor=actor, version=version)
     return ids
+
+
+def _stored(
+    session: Session, ids: list[str], *, client_to_check: str | None
+) -> tuple[dict[str, str], bool]:
+    """The stored JSON of those of `ids` that exist and, with `client_to_check`, whether that
+    API client is active, in the same round trip: one row carrying the flag, joined to the
+    statements found."""
+    table = XapiStatement.__table__  # type: ignore[attr-defined]
+    found = one_of(table.c.id, [uuid.UUID(i) for i in ids], dialect=session.get_bind().dialect.name)
+    if client_to_check is None:
+        rows = session.execute(sa.select(table.c.id, table.c.raw).where(found)).all()
+        return {str(r.id): r.raw for r in rows}, True
+    active = (
+        sa.select(ApiClient.active)  # type: ignore[call-overload]
+        .where(ApiClient.client_id == client_to_check)
+        .scalar_subquery()
+    )
+    caller = sa.select(active.label("client_active")).subquery("caller")
+    rows = session.execute(
+        sa.select(caller.c.client_active, table.c.id, table.c.raw).select_from(
+            caller.outerjoin(table, found)
+        )
+    ).all()
+    return {str(r.id): r.raw for r in rows if r.id is not None}, bool(rows[0].client_active)
 
 
 def _parsed(row: dict[str, Any], statement: dict[str, Any]) -> derivation.Parsed:
