@@ -116,7 +116,7 @@ class StatementsGetRoute(XapiRoute):
 router = APIRouter(prefix="/xapi", tags=["xapi"], route_class=XapiRoute)
 
 
-def xapi_version(
+async def xapi_version(
     request: Request,
     version: Annotated[
         str | None,
