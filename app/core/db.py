@@ -7,6 +7,7 @@ PostgreSQL-only.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,6 +168,16 @@ def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:
     return column.in_(values)
 
 
+def one_of_param(column: Any, name: str, *, dialect: str) -> Any:
+    """`one_of` with the values bound at execution under `name`, for a statement built once
+    and reused: building a statement and its cache key costs more client CPU than running a
+    small one (issue 6)."""
+    if dialect == "postgresql":
+        item_type = sa.String() if column.type._isnull else column.type
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 # Below this many rows an INSERT costs PostgreSQL less than COPY (bench/bench_insert_rows.py:
 # one row ~10% less server and client CPU; from two rows on COPY is cheaper, 15-40%; figures
 # in docs/benchmarks.md).
@@ -182,9 +193,15 @@ def insert_rows(session: OrmSession, table: sa.Table, rows: Sequence[dict[str, A
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
-        connection.execute(sa.insert(table), rows)
+        connection.execute(_insert(table), rows)
         return
     copy_rows(connection, table, rows)
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    """One INSERT statement per table, so its cache key is computed once."""
+    return sa.insert(table)
 
 
 def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import threading
 import uuid
@@ -28,7 +29,7 @@ from app.auth.models import ApiClient
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
-from app.core.db import insert_rows, one_of
+from app.core.db import insert_rows, one_of, one_of_param
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
 from app.evidence.models import Evidence
@@ -267,25 +268,33 @@ def _stored(
     session: Session, ids: list[str], *, client_to_check: str | None
 ) -> tuple[dict[str, str], bool]:
     """The stored JSON of those of `ids` that exist and, with `client_to_check`, whether that
-    API client is active, in the same round trip: one row carrying the flag, joined to the
-    statements found."""
-    table = XapiStatement.__table__  # type: ignore[attr-defined]
-    found = one_of(table.c.id, [uuid.UUID(i) for i in ids], dialect=session.get_bind().dialect.name)
+    API client is active, in the same round trip."""
+    query = _stored_query(session.get_bind().dialect.name, with_client=client_to_check is not None)
+    values: dict[str, Any] = {"ids": [uuid.UUID(i) for i in ids]}
     if client_to_check is None:
-        rows = session.execute(sa.select(table.c.id, table.c.raw).where(found)).all()
+        rows = session.execute(query, values).all()
         return {str(r.id): r.raw for r in rows}, True
+    rows = session.execute(query, {**values, "client_id": client_to_check}).all()
+    return {str(r.id): r.raw for r in rows if r.id is not None}, bool(rows[0].client_active)
+
+
+@functools.cache
+def _stored_query(dialect: str, *, with_client: bool) -> sa.Select[Any]:
+    """Built once per dialect: the statements of :ids; with_client, one row carrying the
+    active flag of :client_id, left-joined to those statements (a row also when none exist)."""
+    table = XapiStatement.__table__  # type: ignore[attr-defined]
+    found = one_of_param(table.c.id, "ids", dialect=dialect)
+    if not with_client:
+        return sa.select(table.c.id, table.c.raw).where(found)
     active = (
         sa.select(ApiClient.active)  # type: ignore[call-overload]
-        .where(ApiClient.client_id == client_to_check)
+        .where(ApiClient.client_id == sa.bindparam("client_id"))
         .scalar_subquery()
     )
     caller = sa.select(active.label("client_active")).subquery("caller")
-    rows = session.execute(
-        sa.select(caller.c.client_active, table.c.id, table.c.raw).select_from(
-            caller.outerjoin(table, found)
-        )
-    ).all()
-    return {str(r.id): r.raw for r in rows if r.id is not None}, bool(rows[0].client_active)
+    return sa.select(caller.c.client_active, table.c.id, table.c.raw).select_from(
+        caller.outerjoin(table, found)
+    )
 
 
 def _parsed(row: dict[str, Any], statement: dict[str, Any]) -> derivation.Parsed:
