@@ -154,12 +154,13 @@ async def authorize_leaving_active_check(
     checked here on the event loop, with no query and no thread hop, and
     `client_left_to_check` then names the client whose flag the route must have read;
     anything else goes through `authorize` in a worker thread, flag included."""
-    if getattr(request.state, "identity", None) is None:
+    session = getattr(request.state, "session", None)
+    if session is not None and getattr(request.state, "identity", None) is None:
         identity = _identity_from_caches(request)
         if identity is not None and all(identity.has(s) for s in security_scopes.scopes):
             request.state.identity = identity
             request.state.client_id = identity.client_id
-            request.state.session.info["actor"] = identity.client_id
+            session.info["actor"] = identity.client_id
             if identity.source == "local":
                 request.state.client_left_to_check = identity.client_id
             return identity
