@@ -1,9 +1,11 @@
 """The Statement resource: store batches, void, query, and turn statements into evidence.
 
-A batch is validated in one pass, existing ids are looked up in one query, actors are
-resolved in one or two, rows are inserted with one executemany, evidence is derived
-with the version's mappings matched in memory and recorded with `record_many`, and
-each affected person is evaluated once (issue 6, throughput).
+A batch is validated in one pass, existing ids are looked up in one query (which also
+reads the calling client's active flag when the route leaves that to it), actors are
+resolved in one or two (which also say whether earlier statements wait as pending), rows
+are inserted with one executemany, evidence is derived with the version's mappings
+matched in memory and recorded with `record_many`, and each affected person is evaluated
+once (issue 6, throughput).
 """
 
 from __future__ import annotations
