@@ -122,19 +122,28 @@ def identity_without_database(request: Request, scope: str) -> Identity | None:
     For hot read routes that fall back to the full route (and `authorize`) on None. The
     caller must still check the client's active flag for local identities, in its own read.
     """
+    identity = _identity_from_caches(request)
+    if identity is None or not identity.has(scope):
+        return None
+    return identity
+
+
+def _identity_from_caches(request: Request) -> Identity | None:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     token = token.strip()
     if not token:
         return None
-    identity: Identity | None = None
     if scheme.lower() == "bearer":
         try:
-            # On the event loop: a token whose issuer's keys must be fetched first takes
-            # the full route, in a thread (KeysNotAtHand), like any token it refuses.
-            identity = request.app.state.token_verifier.verify(token, may_fetch_keys=False)
+            # On the event loop: a token whose issuer's keys must be fetched first is left
+            # to the full route, in a thread (KeysNotAtHand), like any token refused here.
+            identity: Identity = request.app.state.token_verifier.verify(
+                token, may_fetch_keys=False
+            )
         except Exception:
             return None
-    elif scheme.lower() == "basic" and request.url.path.startswith(BASIC_AUTH_PATH_PREFIXES):
+        return identity
+    if scheme.lower() == "basic" and request.url.path.startswith(BASIC_AUTH_PATH_PREFIXES):
         cache = getattr(request.app.state, "basic_credential_cache", None)
         try:
             client_id, sep, secret = base64.b64decode(token, validate=True).decode().partition(":")
@@ -142,10 +151,59 @@ def identity_without_database(request: Request, scope: str) -> Identity | None:
             return None
         if cache is None or not sep:
             return None
-        identity = cache.get(client_id, secret)
-    if identity is None or not identity.has(scope):
-        return None
+        return cache.get(client_id, secret)
+    return None
+
+
+async def authorize_leaving_active_check(
+    request: Request,
+    security_scopes: SecurityScopes,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Identity:
+    """`authorize` for write routes whose service reads the client's active flag in its own
+    first query (POST and PUT /xapi/statements), which saves a round trip per request.
+
+    Credentials the caches verify (a Bearer token, Basic credentials verified recently) are
+    checked here on the event loop, with no query and no thread hop, and
+    `client_left_to_check` then names the client whose flag the route must have read;
+    anything else goes through `authorize` in a worker thread, flag included."""
+    session = getattr(request.state, "session", None)
+    if session is not None and getattr(request.state, "identity", None) is None:
+        identity = _identity_from_caches(request)
+        if identity is not None and all(identity.has(s) for s in security_scopes.scopes):
+            request.state.identity = identity
+            request.state.client_id = identity.client_id
+            session.info["actor"] = identity.client_id
+            if identity.source == "local":
+                request.state.client_left_to_check = identity.client_id
+            return identity
+    identity = await run_in_threadpool(authorize, request, security_scopes, authorization)
     return identity
+
+
+def client_left_to_check(request: Request) -> str | None:
+    """The API client whose active flag `authorize_leaving_active_check` left unread."""
+    client_id: str | None = getattr(request.state, "client_left_to_check", None)
+    return client_id
+
+
+def inactive_client(request: Request) -> Unauthenticated:
+    """The 401 `authorize` answers a deactivated client with, for the route that read the flag."""
+    scheme = (request.headers.get("authorization") or "").partition(" ")[0].lower()
+    if scheme == "basic":
+        return Unauthenticated(
+            "Unknown client or wrong secret.",
+            error=None,
+            headers={"WWW-Authenticate": 'Basic realm="aidiploma"'},
+        )
+    return Unauthenticated("The client of this token is deactivated or unknown.")
+
+
+def require_leaving_active_check(scope: str) -> Any:
+    """Like `require`, for routes that read the client's active flag themselves."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+    return Security(authorize_leaving_active_check, scopes=[scope])
 
 
 def require(scope: str) -> Any:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.core import clock, outbox
-from app.core.db import PortableJSON, UTCDateTime
+from app.core.db import PortableJSON, UTCDateTime, insert_rows
 from app.core.pagination import PageParams, paginate
 
 GENESIS_HASH = "0" * 64
@@ -107,29 +107,54 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_LAST_ENTRY = (
+    sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
+)
+# The lock and the chain's head in one round trip on PostgreSQL. Without parameters psycopg
+# sends this as one simple-protocol query; its statements run one after the other, and under
+# READ COMMITTED each takes its own snapshot, so the SELECT, which starts once the lock is
+# granted, sees every entry committed by the transaction that held it before.
+_LOCK_AND_LAST_ENTRY = (
+    f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_KEY}); "
+    "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+)
+
+
 def _write_pending(session: OrmSession) -> None:
     """The commit hook: under one lock, chain the audit entries and number outbox events."""
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending and not outbox.has_pending(session):
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # Held until commit; makes seq order equal commit order (SQLite's write lock does that).
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    # The lock is held until commit; it makes seq order equal commit order (SQLite's write
+    # lock does that there).
+    last = _lock_and_read_last(connection)
     outbox.write_pending(session, connection)
     if not pending:
         return
-    last = connection.execute(
-        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
-    ).first()
-    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    seq, prev_hash = last if last else (0, GENESIS_HASH)
     rows = []
     for entry in pending:
         seq += 1
         entry = {**entry, "seq": seq, "prev_hash": prev_hash}
         entry["hash"] = prev_hash = entry_hash(entry)
         rows.append(entry)
-    connection.execute(sa.insert(AuditEvent), rows)
+    insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
+
+
+def _lock_and_read_last(connection: sa.Connection) -> tuple[int, str] | None:
+    """Take the commit-order lock, then read the (seq, hash) of the chain's last entry."""
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_LAST_ENTRY).first()
+        return (row[0], row[1]) if row else None
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_LOCK_AND_LAST_ENTRY)
+        cursor.nextset()  # past the lock's result
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (row[0], row[1]) if row else None
 
 
 def _clear_pending(session: OrmSession, *_args: Any) -> None:

@@ -7,6 +7,7 @@ PostgreSQL-only.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel
 
@@ -195,13 +197,23 @@ def one_of(column: Any, values: Iterable[Any], *, dialect: str) -> Any:
     return column.in_(values)
 
 
+def one_of_param(column: Any, name: str, *, dialect: str) -> Any:
+    """`one_of` with the values bound at execution under `name`, for a statement built once
+    and reused: building a statement and its cache key costs more client CPU than running a
+    small one (issue 6)."""
+    if dialect == "postgresql":
+        item_type = sa.String() if column.type._isnull else column.type
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 # Below this many rows an INSERT costs PostgreSQL less than COPY (bench/bench_insert_rows.py:
 # one row ~10% less server and client CPU; from two rows on COPY is cheaper, 15-40%; figures
 # in docs/benchmarks.md).
 COPY_MIN_ROWS = 2
 
 
-def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(session: OrmSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: on PostgreSQL with COPY from
     COPY_MIN_ROWS rows on (a third of the client CPU of an executemany and one round trip),
     otherwise as one multi-row INSERT (SQLAlchemy's insertmanyvalues). Every row has every
@@ -210,9 +222,15 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
-        connection.execute(sa.insert(table), rows)
+        connection.execute(_insert(table), rows)
         return
     copy_rows(connection, table, rows)
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    """One INSERT statement per table, so its cache key is computed once."""
+    return sa.insert(table)
 
 
 def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -92,8 +92,9 @@ def _run_after_response(response: Response, request: Request, callbacks: list[An
     response.background = tasks
 
 
-def get_session(request: Request) -> Session:
-    """The request's session (opened by AppRoute); use as a dependency."""
+async def get_session(request: Request) -> Session:
+    """The request's session (opened by AppRoute); use as a dependency. Async because it
+    only reads request state: FastAPI runs a plain def dependency in a worker thread."""
     session: Session | None = getattr(request.state, "session", None)
     if session is None:  # pragma: no cover - a router without AppRoute is a programming error
         raise RuntimeError("route is not an AppRoute; build routers with api_router()")

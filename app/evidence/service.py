@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from app.competencies.schemas import VersionContent
@@ -103,8 +105,8 @@ def record_many(
     pairs that exist, or repeat in `items`. Returns the ids of the rows inserted.
 
     `refs_are_new`: the caller knows no stored record has these source refs (xAPI: each
-    names a statement this transaction stored or first attached to a person), so the
-    lookup is skipped; the unique constraint still refuses a duplicate. The lookup is one
+    names a statement this transaction stored or first attached to a person), so a batch
+    skips the look-up; the unique constraint still refuses a duplicate. The look-up is one
     round trip per batch, and on a young table whose statistics lag behind it, a plan
     PostgreSQL kept from when it was empty scanned all of it (~100-500 ms at 24,000 rows).
 
@@ -112,54 +114,87 @@ def record_many(
     holds every inserted record as stored; the audit list finds it by any of their ids."""
     if not items:
         return []
-    refs: dict[str, list[str]] = {}
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     for item in items:
         if item.source_ref:
-            refs.setdefault(str(item.source), []).append(item.source_ref)
-    existing: set[tuple[str, str]] = set()
-    if refs and not refs_are_new:
-        dialect = session.get_bind().dialect.name
-        rows = session.execute(
-            sa.select(Evidence.source, Evidence.source_ref).where(  # type: ignore[call-overload]
-                sa.or_(
-                    *(
-                        sa.and_(
-                            Evidence.source == source,  # type: ignore[arg-type]
-                            one_of(Evidence.source_ref, source_refs, dialect=dialect),
-                        )
-                        for source, source_refs in refs.items()
-                    )
-                )
-            )
-        ).all()
-        existing = {(str(r[0]), str(r[1])) for r in rows}
-    now = clock.now()
-    rows_to_insert = []
-    for item in items:
-        if item.source_ref and (str(item.source), item.source_ref) in existing:
-            continue
+            key = (str(item.source), item.source_ref)
+            if key in seen:
+                continue
+            seen.add(key)
         row = item.model_dump()
         row.update(id=uuid.uuid4(), recorded_at=now, voided_at=None, voided_reason=None)
         row.update(voided_by=None)
-        rows_to_insert.append(row)
-        if item.source_ref:
-            existing.add((str(item.source), item.source_ref))
-    if rows_to_insert:
-        insert_rows(session, Evidence.__table__, rows_to_insert)  # type: ignore[attr-defined]
+        rows.append(row)
+    dialect = session.get_bind().dialect.name
+    if len(rows) == 1:
+        # One row (a single LMS statement): the INSERT skips an existing pair itself, one
+        # round trip instead of a look-up and an insert.
+        inserted = session.execute(_insert_one_skipping_existing(dialect), rows[0]).first()
+        rows_inserted = rows if inserted is not None else []
+    else:
+        # Many: look the pairs up once, then insert the new ones in bulk (COPY on PostgreSQL,
+        # which has no conflict clause).
+        existing = set() if refs_are_new else _existing_refs(session, seen, dialect=dialect)
+        rows_inserted = [r for r in rows if (str(r["source"]), r["source_ref"]) not in existing]
+        insert_rows(session, Evidence.__table__, rows_inserted)  # type: ignore[attr-defined]
+    if rows_inserted:
         audit.record(
             session,
             entity_type="evidence",
             entity_id=uuid.uuid4(),
             action=audit.BATCH_CREATE,
             after={
-                audit.BATCH_IDS: [str(row["id"]) for row in rows_to_insert],
+                audit.BATCH_IDS: [str(row["id"]) for row in rows_inserted],
                 "records": [
                     {k: v for k, v in row.items() if not k.startswith("voided")}
-                    for row in rows_to_insert
+                    for row in rows_inserted
                 ],
             },
         )
-    return [row["id"] for row in rows_to_insert]
+    return [row["id"] for row in rows_inserted]
+
+
+def _existing_refs(
+    session: Session, refs: set[tuple[str, str]], *, dialect: str
+) -> set[tuple[str, str]]:
+    """Which of these (source, source_ref) pairs are stored already."""
+    by_source: dict[str, list[str]] = {}
+    for source, source_ref in refs:
+        by_source.setdefault(source, []).append(source_ref)
+    if not by_source:
+        return set()
+    rows = session.execute(
+        sa.select(Evidence.source, Evidence.source_ref).where(  # type: ignore[call-overload]
+            sa.or_(
+                *(
+                    sa.and_(
+                        Evidence.source == source,  # type: ignore[arg-type]
+                        one_of(Evidence.source_ref, sorted(source_refs), dialect=dialect),
+                    )
+                    for source, source_refs in by_source.items()
+                )
+            )
+        )
+    ).all()
+    return {(str(r[0]), str(r[1])) for r in rows}
+
+
+_INSERT_ONE: dict[str, Any] = {}
+
+
+def _insert_one_skipping_existing(dialect: str) -> Any:
+    """INSERT one evidence row unless its (source, source_ref) exists; RETURNING its id when
+    inserted. Built once per dialect (the ON CONFLICT syntax is the dialect's)."""
+    statement = _INSERT_ONE.get(dialect)
+    if statement is None:
+        table = Evidence.__table__  # type: ignore[attr-defined]
+        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = _INSERT_ONE[dialect] = insert.on_conflict_do_nothing(
+            index_elements=[table.c.source, table.c.source_ref]
+        ).returning(table.c.id)
+    return statement
 
 
 def _same(existing: Evidence, data: EvidenceCreate) -> bool:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 import sqlalchemy as sa
 
+from app.core import audit
 from app.core.audit import AuditEvent
+from app.core.db import make_session_factory
+from tests.conftest import create_database, drop_database
 from tests.factories import auth_headers
 
 
@@ -72,3 +78,38 @@ def test_deleted_entry_breaks_the_chain(client, db, app):
     db.flush()
     report = client.get("/audit-events/verify", headers=headers).json()
     assert report["intact"] is False and report["first_broken_seq"] == last
+
+
+def test_concurrent_commits_keep_one_unbroken_chain(database, tmp_path):
+    """Writers committing at once on PostgreSQL: the lock and the chain's head are read in
+    one round trip, so each entry still chains to the one committed just before it."""
+    if database.backend != "postgresql":
+        pytest.skip("concurrent writers need a server database; SQLite serialises all writers")
+    fresh = create_database(database.backend, tmp_path)
+    factory = make_session_factory(fresh.engine)
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(15):
+                with factory() as session:
+                    audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="a")
+                    audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="b")
+                    session.execute(sa.text("SELECT pg_sleep(0.001)"))
+                    session.commit()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        with factory() as session:
+            report = audit.verify_chain(session)
+        assert report["intact"] is True, report
+        assert report["checked"] == 4 * 15 * 2
+    finally:
+        drop_database(fresh)

@@ -8,6 +8,7 @@ configured home page (AIDIPLOMA_XAPI_ACCOUNT_HOMEPAGE).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -16,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.core.db import one_of
+from app.core.db import one_of_param
+from app.integrations.xapi.models import PersonResolution, XapiStatement
 from app.org.models import Person
 
 
@@ -73,35 +75,53 @@ def resolve(
     session: Session, ifis: Iterable[str], *, account_homepage: str
 ) -> dict[str, uuid.UUID]:
     """Map IFIs to person ids in at most two queries (one more when SHA1 sums are present)."""
+    return _resolve(session, ifis, account_homepage=account_homepage, note_pending=False)[0]
+
+
+def resolve_noting_pending(
+    session: Session, ifis: Iterable[str], *, account_homepage: str
+) -> tuple[dict[str, uuid.UUID], bool]:
+    """`resolve`, and whether statements of any of these IFIs may be waiting as pending.
+
+    Asked in the same query as the people, so storing a statement of a known person with
+    nothing pending (nearly every statement) costs no query for earlier pending ones. The
+    answer leans to True: it is exact when the people query found someone, and True when
+    only a SHA1 sum resolved (that path has no room for the question)."""
+    return _resolve(session, ifis, account_homepage=account_homepage, note_pending=True)
+
+
+def _resolve(
+    session: Session, ifis: Iterable[str], *, account_homepage: str, note_pending: bool
+) -> tuple[dict[str, uuid.UUID], bool]:
     wanted: dict[str, tuple[str, str]] = {}
     for ifi in set(ifis):
         key = person_key(ifi, account_homepage=account_homepage)
         if key is not None:
             wanted[ifi] = key
     if not wanted:
-        return {}
-    emails = {v for kind, v in wanted.values() if kind == "email"}
-    numbers = {v for kind, v in wanted.values() if kind == "employee"}
+        return {}, False
+    emails = sorted({v for kind, v in wanted.values() if kind == "email"})
+    numbers = sorted({v for kind, v in wanted.values() if kind == "employee"})
     by_email: dict[str, uuid.UUID] = {}
     by_number: dict[str, uuid.UUID] = {}
-    table = Person.__table__  # type: ignore[attr-defined]
-    conditions = []
-    dialect = session.get_bind().dialect.name
-    if emails:
-        # Stored emails are lower-case (org.schemas normalises every write), so the unique
-        # index on email answers this; lower(email) would scan every person.
-        conditions.append(one_of(table.c.email, sorted(emails), dialect=dialect))
-    if numbers:
-        conditions.append(one_of(table.c.employee_number, sorted(numbers), dialect=dialect))
-    if conditions:
-        rows = session.execute(
-            sa.select(table.c.id, table.c.email, table.c.employee_number).where(sa.or_(*conditions))
-        ).all()
-        for person_id, email, number in rows:
+    pending_seen: bool | None = None
+    if emails or numbers:
+        query = _people_query(
+            session.get_bind().dialect.name,
+            by_email=bool(emails),
+            by_number=bool(numbers),
+            note_pending=note_pending,
+        )
+        values = {"emails": emails, "numbers": numbers, "ifis": sorted(wanted)}
+        for row in session.execute(query, values):
+            person_id, email, number = row[:3]
             if email:
                 by_email[email.lower()] = person_id
             by_number[number] = person_id
+            if note_pending:
+                pending_seen = bool(row[3])
     by_sha1: dict[str, uuid.UUID] = {}
+    table = Person.__table__  # type: ignore[attr-defined]
     if any(kind == "sha1" for kind, _ in wanted.values()):
         # SQLite has no SHA1 function: hash the addresses here. Rare in practice (LMSs
         # that hide addresses use accounts), so a scan of (id, email) is acceptable.
@@ -114,4 +134,32 @@ def resolve(
         source = by_email if kind == "email" else by_number if kind == "employee" else by_sha1
         if value in source:
             found[ifi] = source[value]
-    return found
+    return found, (pending_seen if pending_seen is not None else bool(found))
+
+
+@functools.cache
+def _people_query(
+    dialect: str, *, by_email: bool, by_number: bool, note_pending: bool
+) -> sa.Select[Any]:
+    """Built once per shape: the people with one of :emails or :numbers and, with
+    note_pending, whether any statement of :ifis waits as pending."""
+    table = Person.__table__  # type: ignore[attr-defined]
+    conditions = []
+    if by_email:
+        # Stored emails are lower-case (org.schemas normalises every write), so the unique
+        # index on email answers this; lower(email) would scan every person.
+        conditions.append(one_of_param(table.c.email, "emails", dialect=dialect))
+    if by_number:
+        conditions.append(one_of_param(table.c.employee_number, "numbers", dialect=dialect))
+    columns = [table.c.id, table.c.email, table.c.employee_number]
+    if note_pending:
+        # Uncorrelated: evaluated once per query, on ix_xapi_statement_pending.
+        columns.append(
+            sa.exists()
+            .where(
+                XapiStatement.resolution == PersonResolution.pending,  # type: ignore[arg-type]
+                one_of_param(XapiStatement.actor_ifi, "ifis", dialect=dialect),
+            )
+            .label("pending")
+        )
+    return sa.select(*columns).where(sa.or_(*conditions))

@@ -19,7 +19,14 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 
-from app.auth.dependencies import CurrentIdentity, identity_without_database, require
+from app.auth.dependencies import (
+    CurrentIdentity,
+    client_left_to_check,
+    identity_without_database,
+    inactive_client,
+    require,
+    require_leaving_active_check,
+)
 from app.core.errors import AppError, BadRequest, problem_response, problem_responses
 from app.core.routing import AppRoute, get_session
 from app.integrations.xapi import service
@@ -109,7 +116,7 @@ class StatementsGetRoute(XapiRoute):
 router = APIRouter(prefix="/xapi", tags=["xapi"], route_class=XapiRoute)
 
 
-def xapi_version(
+async def xapi_version(
     request: Request,
     version: Annotated[
         str | None,
@@ -165,7 +172,7 @@ STATEMENTS_BODY = Body(
     summary="Store statements",
     response_model=list[str],
     responses=problem_responses(400, 401, 403, 409, 415),
-    dependencies=[require("xapi:write")],
+    dependencies=[require_leaving_active_check("xapi:write")],
 )
 def post_statements(
     request: Request,
@@ -179,12 +186,7 @@ def post_statements(
     statements = body if isinstance(body, list) else [body]
     if not statements:
         raise BadRequest("Send at least one statement.", slug="empty-batch")
-    return service.store(
-        session,
-        statements=statements,
-        caller=_caller(request, identity, version),
-        actor=identity.client_id,
-    )
+    return _store(request, session, statements, identity=identity, version=version)
 
 
 @router.put(
@@ -193,7 +195,7 @@ def post_statements(
     status_code=204,
     response_class=Response,
     responses=problem_responses(400, 401, 403, 409, 415),
-    dependencies=[require("xapi:write")],
+    dependencies=[require_leaving_active_check("xapi:write")],
 )
 def put_statement(
     request: Request,
@@ -224,13 +226,23 @@ def put_statement(
             slug="statement-id-mismatch",
         )
     body["id"] = canonical
-    service.store(
-        session,
-        statements=[body],
-        caller=_caller(request, identity, version),
-        actor=identity.client_id,
-    )
+    _store(request, session, [body], identity=identity, version=version)
     return Response(status_code=204)
+
+
+def _store(
+    request: Request, session: Session, statements: list[Any], *, identity: Any, version: str
+) -> list[str]:
+    try:
+        return service.store(
+            session,
+            statements=statements,
+            caller=_caller(request, identity, version),
+            actor=identity.client_id,
+            client_to_check=client_left_to_check(request),
+        )
+    except service.ClientNotActive as exc:
+        raise inactive_client(request) from exc
 
 
 def _bool_param(name: str, value: str | None) -> bool:

@@ -1,15 +1,18 @@
 """The Statement resource: store batches, void, query, and turn statements into evidence.
 
-A batch is validated in one pass, existing ids are looked up in one query, actors are
-resolved in one or two, rows are inserted with one executemany, evidence is derived
-with the version's mappings matched in memory and recorded with `record_many`, and
-each affected person is evaluated once (issue 6, throughput).
+A batch is validated in one pass, existing ids are looked up in one query (which also
+reads the calling client's active flag when the route leaves that to it), actors are
+resolved in one or two (which also say whether earlier statements wait as pending), rows
+are inserted with one executemany, evidence is derived with the version's mappings
+matched in memory and recorded with `record_many`, and each affected person is queued for
+one evaluation just after the request commits (`certification.queue`; issue 6, throughput).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import threading
 import uuid
@@ -24,11 +27,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.auth.models import ApiClient
 from app.certification import queue as evaluation_queue
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
 from app.core import audit, clock
-from app.core.db import insert_rows, one_of
+from app.core.db import insert_rows, one_of, one_of_param
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
 from app.evidence.models import Evidence
@@ -156,12 +160,24 @@ def _row(statement: dict[str, Any], caller: Caller, stored_at: datetime) -> dict
     }
 
 
+class ClientNotActive(Exception):
+    """The API client `store` was asked to check is deactivated or unknown."""
+
+
 def store(
-    session: Session, *, statements: Sequence[Any], caller: Caller, actor: str | None = None
+    session: Session,
+    *,
+    statements: Sequence[Any],
+    caller: Caller,
+    actor: str | None = None,
+    client_to_check: str | None = None,
 ) -> list[str]:
     """Store statements (POST/PUT /xapi/statements); returns their ids in order.
 
     Same id and same content: a no-op; other content: 409 (Communication 2.1.2.s2.b4-b5).
+    With `client_to_check`, the route left reading that API client's active flag to this
+    function: it is read with the existing statements, and ClientNotActive raised before
+    anything is compared or written.
     """
     if len(statements) > MAX_BATCH:
         raise BadRequest(
@@ -186,15 +202,9 @@ def store(
             "2.1.2.s2.b6).",
             slug="duplicate-statement-id",
         )
-    dialect = session.get_bind().dialect.name
-    existing = {
-        str(row.id): row.raw
-        for row in session.execute(
-            sa.select(XapiStatement.id, XapiStatement.raw).where(  # type: ignore[call-overload]
-                one_of(XapiStatement.id, [uuid.UUID(i) for i in ids], dialect=dialect)
-            )
-        )
-    }
+    existing, client_active = _stored(session, ids, client_to_check=client_to_check)
+    if not client_active:
+        raise ClientNotActive(client_to_check)
     new: list[dict[str, Any]] = []
     for statement in statements:
         if statement["id"] in existing:
@@ -213,7 +223,7 @@ def store(
     # so `since`/`until` with a served value behave exactly.
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     rows = [_row(statement, caller, now) for statement in new]
-    resolved = actors.resolve(
+    resolved, pending_seen = actors.resolve_noting_pending(
         session,
         (r["actor_ifi"] for r in rows if r["resolution"] == PersonResolution.pending),
         account_homepage=caller.account_homepage,
@@ -247,14 +257,48 @@ def store(
     )
     mapping_index = _mapping_index(session, version)
     _track_unmapped(session, parsed, now, mapping_index)
-    # Statements stored earlier for actors this batch resolved (the person appeared since).
-    earlier = _attach_pending(session, resolved)
+    # Statements stored earlier for actors this batch resolved (the person appeared since);
+    # the people query said whether there can be any.
+    earlier = _attach_pending(session, resolved) if pending_seen else []
     people |= _derive(
         session, [p for p in parsed if p.person_id] + earlier, actor=actor, index=mapping_index
     )
     # Evaluated once this request has committed and been answered (certification.queue).
     evaluation_queue.request(session, people, actor=actor)
     return ids
+
+
+def _stored(
+    session: Session, ids: list[str], *, client_to_check: str | None
+) -> tuple[dict[str, str], bool]:
+    """The stored JSON of those of `ids` that exist and, with `client_to_check`, whether that
+    API client is active, in the same round trip."""
+    query = _stored_query(session.get_bind().dialect.name, with_client=client_to_check is not None)
+    values: dict[str, Any] = {"ids": [uuid.UUID(i) for i in ids]}
+    if client_to_check is None:
+        rows = session.execute(query, values).all()
+        return {str(r.id): r.raw for r in rows}, True
+    rows = session.execute(query, {**values, "client_id": client_to_check}).all()
+    return {str(r.id): r.raw for r in rows if r.id is not None}, bool(rows[0].client_active)
+
+
+@functools.cache
+def _stored_query(dialect: str, *, with_client: bool) -> sa.Select[Any]:
+    """Built once per dialect: the statements of :ids; with_client, one row carrying the
+    active flag of :client_id, left-joined to those statements (a row also when none exist)."""
+    table = XapiStatement.__table__  # type: ignore[attr-defined]
+    found = one_of_param(table.c.id, "ids", dialect=dialect)
+    if not with_client:
+        return sa.select(table.c.id, table.c.raw).where(found)
+    active = (
+        sa.select(ApiClient.active)  # type: ignore[call-overload]
+        .where(ApiClient.client_id == sa.bindparam("client_id"))
+        .scalar_subquery()
+    )
+    caller = sa.select(active.label("client_active")).subquery("caller")
+    return sa.select(caller.c.client_active, table.c.id, table.c.raw).select_from(
+        caller.outerjoin(table, found)
+    )
 
 
 def _parsed(row: dict[str, Any], statement: dict[str, Any]) -> derivation.Parsed:

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.evidence.models import Evidence
 from app.integrations.xapi import service
+from app.integrations.xapi.actors import mbox_sha1
 from tests.factories import auth_headers
 from tests.integrations.xapi.factories import LMS, cmi5, lrs_headers, person, publish, statement
 
@@ -224,3 +225,19 @@ def test_a_batch_is_audited_as_one_entry_that_finds_each_record(client, db, app)
         == []
     )
     assert client.get("/audit-events/verify", headers=headers).json()["intact"] is True
+
+
+def test_sha1_actor_batch_attaches_earlier_pending_statements(client, db, app):
+    """Data 2.4.2.3 mbox_sha1sum: the people query does not run for SHA1 sums alone, so
+    whether earlier statements wait as pending is not known from it; they are looked up."""
+    ctx = publish(client, db, app)
+    number = f"E{uuid.uuid4().hex[:8]}"
+    email = f"{number.lower()}@example.nl"
+    headers = lrs_headers(db)
+    sha1 = {"objectType": "Agent", "mbox_sha1sum": mbox_sha1(email)}
+    early = statement(email, "passed", LMS + "checking-output-lab", actor=sha1)
+    assert client.post("/xapi/statements", json=early, headers=headers).status_code == 200
+    someone = person(db, ctx["role"], employee_number=number)
+    later = statement(email, "experienced", LMS + "intro", actor=sha1)
+    assert client.post("/xapi/statements", json=later, headers=headers).status_code == 200
+    assert [e.competency_key for e in _evidence(db, someone.id)] == ["checking-output"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
-from tests.factories import auth_headers
-from tests.integrations.xapi.factories import LMS, V, lrs_headers, statement
+import sqlalchemy as sa
+
+from tests.factories import auth_headers, token_headers
+from tests.integrations.xapi.factories import LMS, V, lrs_headers, person, publish, statement
 
 
 def _get(client, headers, **params):
@@ -236,3 +239,73 @@ def test_non_json_body_and_alternate_syntax_rejected(client, db):
         ).status_code
         == 400
     )
+
+
+def test_deactivated_client_cannot_write_from_the_next_request_on(client, db, app):
+    """Basic credentials and Bearer tokens are verified from caches on the write routes; the
+    client's active flag is read with the existing statements, so a deactivated client's next
+    POST or PUT is a 401 (Communication 4.0) and nothing is stored, not even a repeat."""
+    from app.auth.models import ApiClient
+
+    basic = lrs_headers(db)
+    client_id = base64.b64decode(basic["Authorization"].split()[1]).decode().split(":")[0]
+    api_client = db.scalars(sa.select(ApiClient).where(ApiClient.client_id == client_id)).one()
+    bearer = {**token_headers(app, api_client), **V}
+    stored = statement("a@example.nl", "experienced", LMS + "intro")
+    assert client.post("/xapi/statements", json=stored, headers=basic).status_code == 200
+    assert client.post("/xapi/statements", json=[], headers=bearer).status_code == 400
+    db.execute(
+        sa.update(ApiClient).where(ApiClient.client_id == client_id).values(active=False)  # type: ignore[arg-type]
+    )
+    db.flush()
+    fresh = statement("a@example.nl", "experienced", LMS + "intro")
+    for headers, scheme in ((basic, "Basic"), (bearer, "Bearer")):
+        for body in (fresh, stored):
+            response = client.post("/xapi/statements", json=body, headers=headers)
+            assert response.status_code == 401, response.text
+            assert response.headers["www-authenticate"].startswith(scheme)
+            assert response.headers["X-Experience-API-Version"]
+        put = client.put(
+            "/xapi/statements", params={"statementId": fresh["id"]}, json=fresh, headers=headers
+        )
+        assert put.status_code == 401
+    db.execute(
+        sa.update(ApiClient).where(ApiClient.client_id == client_id).values(active=True)  # type: ignore[arg-type]
+    )
+    db.flush()
+    assert _get(client, basic, statementId=fresh["id"]).status_code == 404
+
+
+def test_storing_a_statement_of_a_known_person_skips_the_look_ups_it_can(client, db, app):
+    """Issue 6 (throughput): the client's active flag comes with the existing-statement read,
+    earlier pending statements are only read when the people query says there are some, and
+    evidence is inserted without a look-up first. A guard against those queries coming back."""
+    ctx = publish(client, db, app)
+    someone = person(db, ctx["role"])
+    headers = lrs_headers(db)
+    passed = {"score": {"scaled": 1}}
+    first = statement(someone.email, "passed", LMS + "policy-test", result=passed)
+    assert client.post("/xapi/statements", json=first, headers=headers).status_code == 200
+    executed: list[str] = []
+
+    def count(conn, cursor, statement_text, *args):  # type: ignore[no-untyped-def]
+        executed.append(" ".join(statement_text.split()))
+
+    connection = db.connection()
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        body = statement(someone.email, "passed", LMS + "policy-test", result=passed)
+        assert client.post("/xapi/statements", json=body, headers=headers).status_code == 200
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    assert len(_evidence_of(db, someone.id)) == 2
+    assert not [s for s in executed if s.startswith("SELECT api_client.active FROM")]
+    assert not [s for s in executed if s.startswith("SELECT evidence.source, evidence.source_ref")]
+    pending = [s for s in executed if "xapi_statement.resolution =" in s and "EXISTS" not in s]
+    assert not pending
+
+
+def _evidence_of(db, person_id):
+    from app.evidence.models import Evidence
+
+    return list(db.scalars(sa.select(Evidence.id).where(Evidence.person_id == person_id)))
