@@ -68,11 +68,11 @@ def check_filters(session: Session, filters: ReportFilters) -> None:
             raise NotFound(f"No {what} {value}.")
 
 
-def current_role(on: date) -> Any:
-    """A role assignment that is current on `on`."""
+def current_role(on: date, assignment: Any = PersonRole) -> Any:
+    """A role assignment (of `person_role` or an alias of it) that is current on `on`."""
     return sa.and_(
-        sa.or_(col(PersonRole.start_date).is_(None), col(PersonRole.start_date) <= on),
-        sa.or_(col(PersonRole.end_date).is_(None), col(PersonRole.end_date) >= on),
+        sa.or_(col(assignment.start_date).is_(None), col(assignment.start_date) <= on),
+        sa.or_(col(assignment.end_date).is_(None), col(assignment.end_date) >= on),
     )
 
 

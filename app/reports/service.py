@@ -125,43 +125,67 @@ def _top(counts: dict[str, int]) -> list[MissingCompetency]:
     return [MissingCompetency(competency=c, people=n) for c, n in ranked]
 
 
-def _role_membership(session: Session, group_by: GroupBy, filters: ReportFilters) -> sa.Subquery:
+def _risk_class(role_id: Any, classes: dict[uuid.UUID, str]) -> Any:
+    """The register's effective class of the role `role_id`, mapped in SQL ("minimal" when the
+    register says nothing about it)."""
+    if not classes:
+        return sa.literal("minimal")
+    return sa.case(*((role_id == r, c) for r, c in classes.items()), else_="minimal")
+
+
+def _role_groups(session: Session, group_by: GroupBy, filters: ReportFilters) -> sa.Subquery:
     """(person_id, key) for the groupings through current role assignments, once per person
-    and group: by role the primary key of person_role already gives that; by job family or
-    risk class a person's roles are first folded into their groups (a narrow GROUP BY over
-    person_role, before anything is joined to it). A role or job family filter also narrows
-    the assignments grouped, so only the filtered roles' groups are shown."""
-    role_id = col(PersonRole.role_id)
-    conditions = [scope.current_role(filters.today)]
-    if filters.role_id is not None:
-        conditions.append(role_id == filters.role_id)
-    source: Any = PersonRole
-    if group_by == GroupBy.job_family or filters.job_family_id is not None:
-        source = sa.join(PersonRole, Role, col(Role.id) == role_id)
-    if filters.job_family_id is not None:
-        conditions.append(col(Role.job_family_id) == filters.job_family_id)
-    person_id = col(PersonRole.person_id).label("person_id")
-    if group_by == GroupBy.role:
-        return (
-            sa.select(person_id, role_id.label("key"))
-            .select_from(source)
-            .where(*conditions)
-            .subquery("membership")
-        )
-    if group_by == GroupBy.job_family:
-        key: Any = col(Role.job_family_id)
-    else:  # risk_class: the register's effective class of each role, mapped in SQL
-        classes = registry_service.all_role_risk_classes(session)
-        key = (
-            sa.case(*((role_id == r, c) for r, c in classes.items()), else_="minimal")
-            if classes
-            else sa.literal("minimal")
+    and group. A role or job family filter also narrows the assignments grouped, so only the
+    filtered roles' groups are shown.
+
+    By role the primary key of person_role gives one row per person and group. By job family
+    or risk class an assignment counts only when the person holds no current (filtered) role
+    with a smaller id in the same group: a NOT EXISTS that reads the person's own assignments
+    through the primary key. It replaces a GROUP BY (person, group) over every assignment
+    before the join, which cost SQLite a sort of all of them and the join an automatic index
+    over the per-person rows."""
+    classes = (
+        registry_service.all_role_risk_classes(session) if group_by == GroupBy.risk_class else {}
+    )
+
+    def grouped(assignment: Any) -> tuple[Any, Any, list[Any]]:
+        """FROM clause, group key and conditions of the assignments of `assignment`."""
+        role = aliased(Role)
+        conditions = [scope.current_role(filters.today, assignment)]
+        if filters.role_id is not None:
+            conditions.append(col(assignment.role_id) == filters.role_id)
+        source: Any = assignment
+        if group_by == GroupBy.job_family or filters.job_family_id is not None:
+            source = sa.join(assignment, role, col(role.id) == col(assignment.role_id))
+        if filters.job_family_id is not None:
+            conditions.append(col(role.job_family_id) == filters.job_family_id)
+        if group_by == GroupBy.role:
+            key: Any = col(assignment.role_id)
+        elif group_by == GroupBy.job_family:
+            key = col(role.job_family_id)
+        else:
+            key = _risk_class(col(assignment.role_id), classes)
+        return source, key, conditions
+
+    source, key, conditions = grouped(PersonRole)
+    if group_by != GroupBy.role:
+        earlier = aliased(PersonRole, name="earlier")
+        earlier_source, earlier_key, earlier_conditions = grouped(earlier)
+        conditions.append(
+            ~sa.select(col(earlier.role_id))
+            .select_from(earlier_source)
+            .where(
+                col(earlier.person_id) == col(PersonRole.person_id),
+                col(earlier.role_id) < col(PersonRole.role_id),
+                earlier_key.is_not_distinct_from(key),
+                *earlier_conditions,
+            )
+            .exists()
         )
     return (
-        sa.select(person_id, key.label("key"))
+        sa.select(col(PersonRole.person_id).label("person_id"), key.label("key"))
         .select_from(source)
         .where(*conditions)
-        .group_by(col(PersonRole.person_id), key)
         .subquery("membership")
     )
 
@@ -203,7 +227,7 @@ def _coverage_statement(
     membership = (
         None
         if group_by in (GroupBy.org_unit, GroupBy.location)
-        else _role_membership(session, group_by, filters)
+        else _role_groups(session, group_by, filters)
     )
     # The grouping column by org unit or location (through roles the groups come from
     # `membership`): each column less in the per-person rows is one less to write and read.
