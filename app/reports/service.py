@@ -41,6 +41,7 @@ from app.reports.schemas import (
 from app.reports.scope import MEASURES, ReportFilters, count_if, percent, status_measures
 
 TOP_MISSING = 3
+MINIMAL = "minimal"  # the risk class of a role the register says nothing about
 
 
 def _filters(filters: ReportFilters) -> Filters:
@@ -126,11 +127,20 @@ def _top(counts: dict[str, int]) -> list[MissingCompetency]:
 
 
 def _risk_class(role_id: Any, classes: dict[uuid.UUID, str]) -> Any:
-    """The register's effective class of the role `role_id`, mapped in SQL ("minimal" when the
-    register says nothing about it)."""
-    if not classes:
-        return sa.literal("minimal")
-    return sa.case(*((role_id == r, c) for r, c in classes.items()), else_="minimal")
+    """The register's effective class of the role `role_id`, mapped in SQL: one IN list per
+    class above minimal, "minimal" for every other role. The report evaluates it for every
+    role assignment: a comparison per role of the register (25 roles, all minimal) cost the
+    report on SQLite 50-80 ms at 120,000 assignments."""
+    by_class: dict[str, list[uuid.UUID]] = {}
+    for role, risk in classes.items():
+        if risk != MINIMAL:
+            by_class.setdefault(risk, []).append(role)
+    if not by_class:
+        return sa.literal(MINIMAL)
+    return sa.case(
+        *((role_id.in_(sorted(roles)), risk) for risk, roles in sorted(by_class.items())),
+        else_=MINIMAL,
+    )
 
 
 def _role_groups(session: Session, group_by: GroupBy, filters: ReportFilters) -> sa.Subquery:
