@@ -283,6 +283,7 @@ def _coverage_statement(
             session, filters=filters, today=today, people=people, keys=keys
         )
         tiers = sorted(flags.required) if flags else []
+        # Computed once for the groups and, through roles, the total.
         satisfied = (
             scope.materialized(sa.select(flags.flags).cte("satisfied"), session) if flags else None
         )
