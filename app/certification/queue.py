@@ -87,9 +87,13 @@ def evaluate_next(session: Session, *, limit: int = CHUNK_SIZE) -> int:
             if person_id not in seen:
                 seen.add(person_id)
                 by_actor.setdefault(requested_by, []).append(person_id)
-        for requested_by, people in by_actor.items():
-            session.info["actor"] = requested_by  # the audit trail names who sent the evidence
-            service.evaluate_people(session, person_ids=people, ctx=ctx, actor=requested_by)
+        before = session.info.get("actor")
+        try:
+            for requested_by, people in by_actor.items():
+                session.info["actor"] = requested_by  # the audit names who sent the evidence
+                service.evaluate_people(session, person_ids=people, ctx=ctx, actor=requested_by)
+        finally:
+            session.info["actor"] = before
     return len(rows)
 
 

@@ -74,7 +74,9 @@ def test_requests_a_process_left_are_answered_by_the_worker_once_per_person(clie
         queue.drain_soon._lock.release()
 
     with unit_of_work(app.state.session_factory) as session:
+        session.info["actor"] = "worker"
         assert queue.evaluate_next(session) == 3
+        assert session.info["actor"] == "worker", "the session's own actor is kept"
     for someone in (first, second):
         [diploma] = _certifications(db, someone.id)  # one award, not one per request
         assert diploma.tier_key == "basic"
