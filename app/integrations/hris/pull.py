@@ -62,24 +62,19 @@ def _get(
 ) -> httpx.Response:
     """GET, following redirects by hand so every hop passes `_checked` (httpx would carry
     the source's own headers, e.g. an API key, to wherever a redirect points)."""
-    response = client.get(
-        _checked(url, origin, allow_private),
-        params=params or None,
-        headers=headers,
-        timeout=TIMEOUT,
-        follow_redirects=False,
-    )
-    for _ in range(MAX_REDIRECTS):
-        if not response.is_redirect:
-            return response
-        target = urljoin(str(response.url), response.headers["location"])
+    first = url
+    for _ in range(MAX_REDIRECTS + 1):
         response = client.get(
-            _checked(target, origin, allow_private),
+            _checked(url, origin, allow_private),
+            params=params or None,
             headers=headers,
             timeout=TIMEOUT,
             follow_redirects=False,
         )
-    raise SyncFailed(f"{url} redirected more than {MAX_REDIRECTS} times.")
+        if not response.is_redirect:
+            return response
+        url, params = urljoin(str(response.url), response.headers["location"]), {}
+    raise SyncFailed(f"{first} redirected more than {MAX_REDIRECTS} times.")
 
 
 def _fetch(
