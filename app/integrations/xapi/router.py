@@ -181,7 +181,11 @@ def post_statements(
     version: Version,
     body: Annotated[Any, STATEMENTS_BODY],
 ) -> list[str]:
-    """Store one statement or a batch; returns their ids in order (Communication 2.1.2)."""
+    """Store one statement or a batch; returns their ids in order (Communication 2.1.2).
+
+    Statements that match an activity mapping become evidence in the same transaction; the
+    people they concern are evaluated just after the response, so their certification
+    status reflects the batch a few milliseconds after the 200 (`evaluated_at`)."""
     _no_alternate_syntax(request)
     statements = body if isinstance(body, list) else [body]
     if not statements:
