@@ -36,7 +36,7 @@ from app.certification.models import (
     PersonStatus,
 )
 from app.core import audit, clock, outbox
-from app.core.db import UTCDateTime, one_of
+from app.core.db import UTCDateTime, insert_rows, one_of
 from app.evidence.models import Evidence
 from app.org.models import Person, PersonRole
 
@@ -971,6 +971,10 @@ def _upsert_status(session: Session, values: dict[str, Any], *, exists: bool) ->
     pending["update" if exists else "insert"].append(values)
 
 
+# Certification columns an award leaves empty (they describe later state changes).
+_UNSET_ON_AWARD = ("state_changed_at", "state_reason", "state_changed_by", "document_ref")
+
+
 def _write_certifications(
     session: Session,
     ctx: service.ModelContext,
@@ -993,9 +997,15 @@ def _write_certifications(
         )
     if rows:
         events = [row.pop("event") for row in rows]
-        session.execute(sa.insert(Certification), rows)
-        session.execute(
-            sa.insert(CertificationEvent),
+        # COPY on PostgreSQL (every column given): an ORM bulk insert of the diplomas and
+        # their events was ~12% of an LMS batch's time while it awarded its people.
+        for row in rows:
+            for column in _UNSET_ON_AWARD:
+                row.setdefault(column, None)
+        insert_rows(session, Certification.__table__, rows)  # type: ignore[attr-defined]
+        insert_rows(
+            session,
+            CertificationEvent.__table__,  # type: ignore[attr-defined]
             [
                 {
                     "id": uuid.uuid4(),
