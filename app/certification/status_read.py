@@ -192,19 +192,9 @@ class AsyncServerReads(AsyncReads):
     async def read(
         self, reader: StatusReader, key: str, *, client_id: str, today: date
     ) -> tuple[dict[str, Any] | None, bool]:
-        for attempt in (1, 2):  # a connection the server dropped: once more on a fresh one
-            connection = await self._acquire()
-            broken = True
-            try:
-                result = await self._read(connection, reader, key, client_id, today)
-                broken = False
-                return result
-            except Exception:
-                if attempt == 2:
-                    raise
-            finally:
-                self._release(connection, broken=broken)
-        raise AssertionError("unreachable")
+        return await self.run(
+            lambda connection: self._read(connection, reader, key, client_id, today)
+        )
 
     @staticmethod
     async def _read(

@@ -9,11 +9,13 @@ awaited on the event loop, so a read costs one round trip and no thread hop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
+T = TypeVar("T")
 
 
 class CompiledRead:
@@ -83,14 +85,23 @@ class AsyncReads:
 
     async def fetch_one(self, read: CompiledRead, values: dict[str, Any]) -> Any:
         """The first row (a tuple) or None."""
-        for attempt in (1, 2):  # a connection the server dropped: once more on a fresh one
+
+        async def first_row(connection: Any) -> Any:
+            cursor = await connection.execute(read.sql, read.params(values))
+            return await cursor.fetchone()
+
+        return await self.run(first_row)
+
+    async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`work(connection)` on a pooled connection; once more on a fresh connection when
+        it fails (a connection the server dropped), then the error."""
+        for attempt in (1, 2):
             connection = await self._acquire()
             broken = True
             try:
-                cursor = await connection.execute(read.sql, read.params(values))
-                row = await cursor.fetchone()
+                result = await work(connection)
                 broken = False
-                return row
+                return result
             except Exception:
                 if attempt == 2:
                     raise
