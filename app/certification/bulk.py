@@ -971,10 +971,6 @@ def _upsert_status(session: Session, values: dict[str, Any], *, exists: bool) ->
     pending["update" if exists else "insert"].append(values)
 
 
-# Certification columns an award leaves empty (they describe later state changes).
-_UNSET_ON_AWARD = ("state_changed_at", "state_reason", "state_changed_by", "document_ref")
-
-
 def _write_certifications(
     session: Session,
     ctx: service.ModelContext,
@@ -997,12 +993,14 @@ def _write_certifications(
         )
     if rows:
         events = [row.pop("event") for row in rows]
-        # COPY on PostgreSQL (every column given): an ORM bulk insert of the diplomas and
-        # their events was ~12% of an LMS batch's time while it awarded its people.
+        # COPY on PostgreSQL, which needs every column: an ORM bulk insert of the diplomas
+        # and their events was ~12% of an LMS batch's time while it awarded its people.
+        # What an award leaves empty (later state changes, a document) is NULL.
+        table = Certification.__table__  # type: ignore[attr-defined]
         for row in rows:
-            for column in _UNSET_ON_AWARD:
-                row.setdefault(column, None)
-        insert_rows(session, Certification.__table__, rows)  # type: ignore[attr-defined]
+            for column in table.columns:
+                row.setdefault(column.key, None)
+        insert_rows(session, table, rows)
         insert_rows(
             session,
             CertificationEvent.__table__,  # type: ignore[attr-defined]
