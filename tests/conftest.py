@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,24 @@ def drop_database(database: Database) -> None:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def app_on_fresh_database(backend: str, tmp_dir: Path) -> Iterator[tuple[FastAPI, Database]]:
+    """The app on a database of its own, outside the tests' joined connection: what a real
+    process has (pooled connections, on PostgreSQL the async read pool). Dropped after."""
+    fresh = create_database(backend, tmp_dir)
+    try:
+        settings = Settings(
+            database_url=fresh.url,
+            embedded_worker=False,
+            log_json=False,
+            log_level="WARNING",
+            signing_key_path=tmp_dir / "key.pem",
+        )
+        yield create_app(settings, engine=fresh.engine, signing_key=TEST_SIGNING_KEY), fresh
+    finally:
+        drop_database(fresh)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

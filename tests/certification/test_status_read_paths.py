@@ -1,5 +1,5 @@
 """The hot status read on a real engine (not the tests' joined connection): the pooled raw
-connection on SQLite, the dedicated reader threads on PostgreSQL."""
+connection on SQLite, the async read pool on the event loop on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,23 +10,12 @@ from sqlmodel import Session
 
 from app.auth import service as auth_service
 from app.certification.models import PersonStatus
-from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import TEST_SIGNING_KEY, create_database, drop_database
+from tests.conftest import TEST_SIGNING_KEY, app_on_fresh_database
 from tests.factories import make_api_client
 
 
 def test_status_read_on_a_real_engine(database, tmp_path):
-    fresh = create_database(database.backend, tmp_path)
-    try:
-        settings = Settings(
-            database_url=fresh.url,
-            embedded_worker=False,
-            log_json=False,
-            log_level="WARNING",
-            signing_key_path=tmp_path / "key.pem",
-        )
-        app = create_app(settings, engine=fresh.engine, signing_key=TEST_SIGNING_KEY)
+    with app_on_fresh_database(database.backend, tmp_path) as (app, fresh):
         assert (getattr(app.state, "status_server_reads", None) is not None) == (
             database.backend == "postgresql"
         )
@@ -48,12 +37,15 @@ def test_status_read_on_a_real_engine(database, tmp_path):
             )
             reader = make_api_client(session, scopes=["certifications:read"])
             token = auth_service.issue_token(
-                client=reader, scopes=reader.scopes, key=TEST_SIGNING_KEY, settings=settings
+                client=reader,
+                scopes=reader.scopes,
+                key=TEST_SIGNING_KEY,
+                settings=app.state.settings,
             )
             session.commit()
             headers = {"Authorization": f"Bearer {token['access_token']}"}
             client = TestClient(app)
-            for _ in range(3):  # the reader threads keep their connection between reads
+            for _ in range(3):  # the pool keeps its connections between reads
                 response = client.get("/people/employee:REAL1/certification", headers=headers)
                 assert response.status_code == 200, response.text
                 assert (response.json()["status"], response.json()["compliant"]) == (
@@ -71,6 +63,3 @@ def test_status_read_on_a_real_engine(database, tmp_path):
                 client.get("/people/employee:REAL1/certification", headers=headers).status_code
                 == 401
             )
-    finally:
-        fresh.engine.dispose()
-        drop_database(fresh)

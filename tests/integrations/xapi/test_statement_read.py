@@ -12,9 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.auth.models import ApiClient
-from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import TEST_SIGNING_KEY, create_database, drop_database
+from tests.conftest import app_on_fresh_database
 from tests.factories import auth_headers
 from tests.integrations.xapi.factories import LMS, V, lrs_headers, statement
 
@@ -160,16 +158,7 @@ def test_deactivated_client_is_refused_at_once(client, db, app, stored):
 def test_lean_read_on_a_real_engine(database, tmp_path):
     """Outside the tests' joined connection: the pooled raw connection on SQLite, the async
     psycopg connections on the event loop on PostgreSQL."""
-    fresh = create_database(database.backend, tmp_path)
-    try:
-        settings = Settings(
-            database_url=fresh.url,
-            embedded_worker=False,
-            log_json=False,
-            log_level="WARNING",
-            signing_key_path=tmp_path / "key.pem",
-        )
-        app = create_app(settings, engine=fresh.engine, signing_key=TEST_SIGNING_KEY)
+    with app_on_fresh_database(database.backend, tmp_path) as (app, fresh):
         assert (getattr(app.state, "xapi_server_reads", None) is not None) == (
             database.backend == "postgresql"
         )
@@ -202,6 +191,3 @@ def test_lean_read_on_a_real_engine(database, tmp_path):
                 "/xapi/statements", params={"statementId": body["id"]}, headers=headers
             )
             assert refused.status_code == 401
-    finally:
-        fresh.engine.dispose()
-        drop_database(fresh)
