@@ -243,7 +243,7 @@ def store(
     )
     voiding = [r for r in rows if r["verb_id"] == derivation.VOIDED]
     voided_ids = {r["object_statement_id"] for r in voiding}
-    people = _void(session, voided_ids, actor=actor)
+    _void(session, voided_ids, actor=actor)
     parsed = [
         _parsed(row, statement)
         for row, statement in zip(rows, new, strict=True)
@@ -252,7 +252,7 @@ def store(
     # The model version is read once per request, and only when a statement may need it.
     version = (
         certification_service.current_version(session)
-        if any(p.activity_id for p in parsed) or resolved or people
+        if any(p.activity_id for p in parsed) or resolved
         else None
     )
     mapping_index = _mapping_index(session, version)
@@ -260,7 +260,7 @@ def store(
     # Statements stored earlier for actors this batch resolved (the person appeared since);
     # the people query said whether there can be any.
     earlier = _attach_pending(session, resolved) if pending_seen else []
-    people |= _derive(
+    people = _derive(
         session, [p for p in parsed if p.person_id] + earlier, actor=actor, index=mapping_index
     )
     # Evaluated once this request has committed and been answered (certification.queue).
@@ -334,10 +334,11 @@ def _parsed_rows(rows: Sequence[Any]) -> list[derivation.Parsed]:
     ]
 
 
-def _void(session: Session, targets: set[uuid.UUID], *, actor: str | None) -> set[uuid.UUID]:
-    """Mark statements voided (not voiding ones, Data 2.3.2.s2.b3) and void their evidence."""
+def _void(session: Session, targets: set[uuid.UUID], *, actor: str | None) -> None:
+    """Mark statements voided (not voiding ones, Data 2.3.2.s2.b3) and void their evidence;
+    the people concerned are re-evaluated here, not queued: a withdrawal shows at once."""
     if not targets:
-        return set()
+        return
     table = XapiStatement.__table__  # type: ignore[attr-defined]
     session.execute(
         sa.update(table)
@@ -361,7 +362,6 @@ def _void(session: Session, targets: set[uuid.UUID], *, actor: str | None) -> se
             reason="voided by an xAPI voiding statement",
             actor=actor,
         )
-    return set()
 
 
 _UNSET: Any = object()
