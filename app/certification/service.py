@@ -78,14 +78,19 @@ class ModelContext:
         return self.role_requirements[role_id]
 
 
+# Built once: building an ORM select costs more CPU than running this one (it is read on
+# every xAPI request and every evaluation).
+_CURRENT_VERSION = (
+    select(CompetencyModelVersion)
+    .where(CompetencyModelVersion.status == VersionStatus.published)
+    .order_by(CompetencyModelVersion.created_at)  # type: ignore[arg-type]
+    .limit(1)
+)
+
+
 def current_version(session: Session) -> CompetencyModelVersion | None:
     """The published version certification runs on: of the oldest model that has one."""
-    row = session.exec(
-        select(CompetencyModelVersion)
-        .where(CompetencyModelVersion.status == VersionStatus.published)
-        .order_by(CompetencyModelVersion.created_at)  # type: ignore[arg-type]
-    ).first()
-    return row
+    return session.exec(_CURRENT_VERSION).first()
 
 
 # A published version's content is frozen (edits need a draft), so it is read once per
