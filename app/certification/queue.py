@@ -8,7 +8,7 @@ sent, for background work right after its commit (`core.db.after_commit`). Reque
 arriving while an evaluation runs share the next one, and a person named by many of them
 is evaluated once, so under load the evaluation's cost is paid per drained chunk instead
 of per request. A person's status is current a few milliseconds after the response,
-not at it.
+not at it; under a steady stream of requests, within a gather pause (_Drainer) more.
 
 Any process may drain: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite
 has one writer) and deleted in the transaction that evaluates them, so a crash puts them

@@ -47,7 +47,7 @@ def post_result(
     ],
 ) -> ScormResultOut:
     """Store one attempt and derive evidence through the activity mappings; the learner is
-    evaluated just after the response (their status reflects it a few milliseconds later)."""
+    evaluated just after the response (their status reflects it shortly after)."""
     attempt, created, evidence = service.record(session, data=data, client_id=identity.client_id)
     if not created:
         response.status_code = 200

@@ -185,7 +185,7 @@ def post_statements(
 
     Statements that match an activity mapping become evidence in the same transaction; the
     people they concern are evaluated just after the response, so their certification
-    status reflects the batch a few milliseconds after the 200 (`evaluated_at`)."""
+    status reflects the batch shortly after the 200 (`evaluated_at`)."""
     _no_alternate_syntax(request)
     statements = body if isinstance(body, list) else [body]
     if not statements:
