@@ -28,7 +28,7 @@ from app.auth.dependencies import (
     require_leaving_active_check,
 )
 from app.core.errors import AppError, BadRequest, problem_response, problem_responses
-from app.core.routing import AppRoute, get_session
+from app.core.routing import AppRoute, commit_in_endpoint, get_session
 from app.integrations.xapi import service
 from app.integrations.xapi.schemas import EXAMPLE_STATEMENT, About, UnmappedActivity
 from app.integrations.xapi.statement_read import StatementReader
@@ -238,7 +238,7 @@ def _store(
     request: Request, session: Session, statements: list[Any], *, identity: Any, version: str
 ) -> list[str]:
     try:
-        return service.store(
+        ids = service.store(
             session,
             statements=statements,
             caller=_caller(request, identity, version),
@@ -247,6 +247,9 @@ def _store(
         )
     except service.ClientNotActive as exc:
         raise inactive_client(request) from exc
+    # Committed in this worker thread: one trip less for every LMS request.
+    commit_in_endpoint(session)
+    return ids
 
 
 def _bool_param(name: str, value: str | None) -> bool:
