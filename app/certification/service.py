@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.certification import rules
 from app.certification.models import (
@@ -78,19 +78,42 @@ class ModelContext:
         return self.role_requirements[role_id]
 
 
-# Built once: building an ORM select costs more CPU than running this one (it is read on
-# every xAPI request and every evaluation).
-_CURRENT_VERSION = (
-    select(CompetencyModelVersion)
-    .where(CompetencyModelVersion.status == VersionStatus.published)
-    .order_by(CompetencyModelVersion.created_at)  # type: ignore[arg-type]
+# The current version's key, read on every xAPI request and every evaluation: three
+# columns with a statement built once, not an ORM entity load (a sixth of a single xAPI
+# statement's store). The version itself is a detached copy kept per key; a published
+# version never changes, and any change to its row (retiring it) changes the key.
+_CURRENT_VERSION_KEY = (
+    sa.select(
+        col(CompetencyModelVersion.id),
+        col(CompetencyModelVersion.version),
+        col(CompetencyModelVersion.published_at),
+    )
+    .where(col(CompetencyModelVersion.status) == VersionStatus.published)
+    .order_by(col(CompetencyModelVersion.created_at))
     .limit(1)
 )
+_CURRENT_VERSIONS: dict[tuple[uuid.UUID, int, datetime | None], CompetencyModelVersion] = {}
 
 
 def current_version(session: Session) -> CompetencyModelVersion | None:
-    """The published version certification runs on: of the oldest model that has one."""
-    return session.exec(_CURRENT_VERSION).first()
+    """The published version certification runs on: of the oldest model that has one.
+    A detached copy: read its attributes, do not change it."""
+    row = session.execute(_CURRENT_VERSION_KEY).first()
+    if row is None:
+        return None
+    key = (row[0], row[1], row[2])
+    with _CONTENT_CACHE_LOCK:
+        version = _CURRENT_VERSIONS.get(key)
+    if version is None:
+        loaded = session.get(CompetencyModelVersion, row[0])
+        if loaded is None:  # pragma: no cover - deleted between the two reads
+            return None
+        version = _transient(loaded)
+        with _CONTENT_CACHE_LOCK:
+            if len(_CURRENT_VERSIONS) >= 16:
+                _CURRENT_VERSIONS.clear()
+            _CURRENT_VERSIONS[key] = version
+    return version
 
 
 # A published version's content is frozen (edits need a draft), so it is read once per
