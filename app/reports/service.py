@@ -126,76 +126,89 @@ def _top(counts: dict[str, int]) -> list[MissingCompetency]:
     return [MissingCompetency(competency=c, people=n) for c, n in ranked]
 
 
-def _risk_class(role_id: Any, classes: dict[uuid.UUID, str]) -> Any:
-    """The register's effective class of the role `role_id`, mapped in SQL: one IN list per
-    class above minimal, "minimal" for every other role. The report evaluates it for every
-    role assignment: a comparison per role of the register (25 roles, all minimal) cost the
-    report on SQLite 50-80 ms at 120,000 assignments."""
-    by_class: dict[str, list[uuid.UUID]] = {}
-    for role, risk in classes.items():
-        if risk != MINIMAL:
-            by_class.setdefault(risk, []).append(role)
-    if not by_class:
-        return sa.literal(MINIMAL)
+def _group_of(role_id: Any, groups: dict[uuid.UUID, Any], default: Any) -> Any:
+    """The group (job family or risk class) of the role `role_id`, mapped in SQL from
+    `groups` (role -> group, read up front): one IN list per group other than `default`,
+    `default` for every other role. An IN list per group, not a comparison per role: a CASE
+    with a WHEN per role of the register (25 roles) cost SQLite 50-80 ms at 120,000
+    assignments."""
+    by_group: dict[Any, list[uuid.UUID]] = {}
+    for role, group in groups.items():
+        if group != default:
+            by_group.setdefault(group, []).append(role)
+    if not by_group:
+        return sa.literal(default)
     return sa.case(
-        *((role_id.in_(sorted(roles)), risk) for risk, roles in sorted(by_class.items())),
-        else_=MINIMAL,
+        *((role_id.in_(sorted(roles)), group) for group, roles in sorted(by_group.items())),
+        else_=sa.literal(default),
     )
 
 
-def _role_groups(session: Session, group_by: GroupBy, filters: ReportFilters) -> sa.Subquery:
+def _role_group_map(session: Session, group_by: GroupBy) -> tuple[dict[uuid.UUID, Any], Any]:
+    """(role -> group, the group of a role not in the map) for grouping by job family or
+    risk class: the job family of each role, or the register's effective class of each role
+    (MINIMAL when the register says nothing about it)."""
+    if group_by == GroupBy.job_family:
+        rows = session.execute(sa.select(col(Role.id), col(Role.job_family_id))).all()
+        return {role_id: family for role_id, family in rows}, None
+    return registry_service.all_role_risk_classes(session), MINIMAL
+
+
+def _role_groups(
+    filters: ReportFilters, group_by: GroupBy, groups: tuple[dict[uuid.UUID, Any], Any] | None
+) -> sa.Subquery:
     """(person_id, key) for the groupings through current role assignments, once per person
-    and group. A role or job family filter also narrows the assignments grouped, so only the
-    filtered roles' groups are shown.
+    and group: by role (`groups` None) keyed by role; by job family or risk class (`groups`
+    maps each role to its group) an assignment counts only when the person holds no current
+    (filtered) role with a smaller id in the same group. A role or job family filter also
+    narrows the assignments grouped, so only the filtered roles' groups are shown.
 
-    By role the primary key of person_role gives one row per person and group. By job family
-    or risk class an assignment counts only when the person holds no current (filtered) role
-    with a smaller id in the same group: a NOT EXISTS that reads the person's own assignments
-    through the primary key. It replaces a GROUP BY (person, group) over every assignment
-    before the join, which cost SQLite a sort of all of them and the join an automatic index
-    over the per-person rows."""
-    classes = (
-        registry_service.all_role_risk_classes(session) if group_by == GroupBy.risk_class else {}
-    )
+    By job family the key is the role through which the person counts in the family, and
+    the caller adds the roles up per family (_roll_up): no assignment needs its family then,
+    which is compared only in the NOT EXISTS and only against the person's earlier
+    assignments (the people with two roles). Joining role for the family of every one of
+    120,000 assignments, and again for the earlier ones, cost SQLite about 40 ms of the
+    report at 100,000 people. By risk class the key stays the class: there are a few, most
+    often one ("minimal"), and SQLite groups rows of one key much faster than rows of 25.
 
-    def grouped(assignment: Any) -> tuple[Any, Any, list[Any]]:
-        """FROM clause, group key and conditions of the assignments of `assignment`."""
-        role = aliased(Role)
-        conditions = [scope.current_role(filters.today, assignment)]
+    The NOT EXISTS reads the person's own assignments through the primary key; it replaces a
+    GROUP BY (person, group) over every assignment before the join, which cost SQLite a sort
+    of all of them and the join an automatic index over the per-person rows."""
+
+    def conditions(assignment: Any) -> list[Any]:
+        """The assignments of `assignment` grouped: current on the report date, filtered."""
+        found = [scope.current_role(filters.today, assignment)]
         if filters.role_id is not None:
-            conditions.append(col(assignment.role_id) == filters.role_id)
-        source: Any = assignment
-        if group_by == GroupBy.job_family or filters.job_family_id is not None:
-            source = sa.join(assignment, role, col(role.id) == col(assignment.role_id))
+            found.append(col(assignment.role_id) == filters.role_id)
         if filters.job_family_id is not None:
-            conditions.append(col(role.job_family_id) == filters.job_family_id)
-        if group_by == GroupBy.role:
-            key: Any = col(assignment.role_id)
-        elif group_by == GroupBy.job_family:
-            key = col(role.job_family_id)
-        else:
-            key = _risk_class(col(assignment.role_id), classes)
-        return source, key, conditions
+            family_roles = sa.select(col(Role.id)).where(
+                col(Role.job_family_id) == filters.job_family_id
+            )
+            found.append(col(assignment.role_id).in_(family_roles))
+        return found
 
-    source, key, conditions = grouped(PersonRole)
-    if group_by != GroupBy.role:
+    where = conditions(PersonRole)
+    key: Any = col(PersonRole.role_id)
+    if groups is not None:
+        mapping, default = groups
         earlier = aliased(PersonRole, name="earlier")
-        earlier_source, earlier_key, earlier_conditions = grouped(earlier)
-        conditions.append(
+        where.append(
             ~sa.select(col(earlier.role_id))
-            .select_from(earlier_source)
             .where(
                 col(earlier.person_id) == col(PersonRole.person_id),
                 col(earlier.role_id) < col(PersonRole.role_id),
-                earlier_key.is_not_distinct_from(key),
-                *earlier_conditions,
+                *conditions(earlier),
+                _group_of(col(earlier.role_id), mapping, default).is_not_distinct_from(
+                    _group_of(col(PersonRole.role_id), mapping, default)
+                ),
             )
             .exists()
         )
+        if group_by == GroupBy.risk_class:
+            key = _group_of(col(PersonRole.role_id), mapping, default)
     return (
         sa.select(col(PersonRole.person_id).label("person_id"), key.label("key"))
-        .select_from(source)
-        .where(*conditions)
+        .where(*where)
         .subquery("membership")
     )
 
@@ -219,12 +232,17 @@ def _summed(
 
 
 def _coverage_statement(
-    session: Session, group_by: GroupBy, filters: ReportFilters
+    session: Session,
+    group_by: GroupBy,
+    filters: ReportFilters,
+    groups: tuple[dict[uuid.UUID, Any], Any] | None = None,
 ) -> tuple[sa.Select[Any], scope.RequirementFlags | None, list[str]]:
     """One statement for the whole report. A CTE holds one row of 0/1 flags per person of the
     population: the status expressions, evaluated once per person. The groups sum those rows;
     for the groupings through roles a second SELECT of the same statement (UNION ALL) sums
-    them once per person for the total, as a person may hold roles in several groups.
+    them once per person for the total, as a person may hold roles in several groups. By job
+    family the rows are per role, each person counted through one role per family (`groups`:
+    see _role_groups), for the caller to add up per family.
 
     The competencies satisfied (the requirement flags of the non-compliant people in scope, a
     few thousand) are summed per group too, each database the way it does cheaply. PostgreSQL
@@ -237,7 +255,7 @@ def _coverage_statement(
     membership = (
         None
         if group_by in (GroupBy.org_unit, GroupBy.location)
-        else _role_groups(session, group_by, filters)
+        else _role_groups(filters, group_by, groups)
     )
     # The grouping column by org unit or location (through roles the groups come from
     # `membership`): each column less in the per-person rows is one less to write and read.
@@ -347,7 +365,12 @@ def _coverage_group(values: dict[str, Any], **label: Any) -> CoverageGroup:
 def coverage(session: Session, *, filters: ReportFilters, group_by: GroupBy) -> CoverageReport:
     """People in scope, required tier, certified, expiring, expired and compliant per group,
     and the competencies most often missing: one statement (see _coverage_statement)."""
-    statement, flags, tiers = _coverage_statement(session, group_by, filters)
+    role_groups = (
+        _role_group_map(session, group_by)
+        if group_by in (GroupBy.job_family, GroupBy.risk_class)
+        else None
+    )
+    statement, flags, tiers = _coverage_statement(session, group_by, filters, role_groups)
     if session.connection().dialect.name == "postgresql":
         # The planner cannot see that the CTEs hold one row per person and overestimates the
         # joins by orders of magnitude; above jit_above_cost it then spends seconds compiling
@@ -365,6 +388,8 @@ def coverage(session: Session, *, filters: ReportFilters, group_by: GroupBy) -> 
     if total_values is None:
         # By org unit or location each person is in exactly one group: the groups add up.
         total_values = _sum_values([values for _key, values in grouped])
+    if group_by == GroupBy.job_family and role_groups is not None:
+        grouped = _roll_up(grouped, role_groups)
     labels = _labels(session, group_by, [key for key, _values in grouped])
     groups = []
     for group_key, values in grouped:
@@ -380,6 +405,18 @@ def coverage(session: Session, *, filters: ReportFilters, group_by: GroupBy) -> 
     groups.sort(key=lambda g: (g.key is None, g.key or ""))
     total = _coverage_group(total_values, key="total", name="Total")
     return CoverageReport(group_by=group_by, filters=_filters(filters), total=total, groups=groups)
+
+
+def _roll_up(
+    by_role: list[tuple[Any, dict[str, Any]]], groups: tuple[dict[uuid.UUID, Any], Any]
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The figures per role of _role_groups added up per job family. Each person counts
+    through one role per family there, so the roles of a family add up."""
+    mapping, default = groups
+    per_group: dict[Any, list[dict[str, Any]]] = {}
+    for role_id, values in by_role:
+        per_group.setdefault(mapping.get(role_id, default), []).append(values)
+    return [(group, _sum_values(rows)) for group, rows in per_group.items()]
 
 
 def _sum_values(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -79,3 +79,30 @@ def test_job_family_filter_shows_only_that_familys_groups(client, org, read):
     ).json()
     assert [g["key"] for g in body["groups"]] == [org.families["y"].key]
     assert body["groups"][0]["top_missing"] == [{"competency": "ai-policy", "people": 2}]
+
+
+def test_two_roles_in_a_family_count_once_under_filters(client, db, org, read):
+    # P1 (north, team-a1) also holds a second current role of family x.
+    extra = Role(
+        key=f"lead-{uuid.uuid4().hex[:6]}", name="Lead", job_family_id=org.families["x"].id
+    )
+    db.add(extra)
+    db.flush()
+    db.add(PersonRole(person_id=org.people["P1"].id, role_id=extra.id, start_date=date(2026, 1, 1)))
+    db.flush()
+    family_x = org.families["x"].key
+    for query, people, minimal in (
+        (f"location_id={org.locations['north'].id}", 2, 3),  # family x: P1 once, P3; and P5
+        (f"job_family_id={org.families['x'].id}&org_unit_id={org.units['team-a1'].id}", 2, 2),
+    ):
+        families = client.get(f"/reports/coverage?group_by=job_family&{query}", headers=read)
+        roles = client.get(f"/reports/coverage?group_by=role&{query}", headers=read)
+        classes = client.get(f"/reports/coverage?group_by=risk_class&{query}", headers=read)
+        by_family, by_role = by_key(families.json()["groups"]), by_key(roles.json()["groups"])
+        # Every person of family x holds case: the family's figures are case's, P1 once.
+        assert by_family[family_x]["people"] == people
+        assert _figures(by_family[family_x]) == _figures(by_role[org.roles["case"].key])
+        assert by_role[extra.key]["people"] == 1
+        assert by_family[family_x]["top_missing"] == by_role[org.roles["case"].key]["top_missing"]
+        # The register names no role: all are minimal, P1 counts once there too.
+        assert [(g["key"], g["people"]) for g in classes.json()["groups"]] == [("minimal", minimal)]
