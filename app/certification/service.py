@@ -82,7 +82,7 @@ class ModelContext:
 # columns with a statement built once, not an ORM entity load (a sixth of a single xAPI
 # statement's store). The version itself is a detached copy kept per key; a published
 # version never changes, and any change to its row (retiring it) changes the key.
-_CURRENT_VERSION_KEY = (
+CURRENT_VERSION_KEY = (
     sa.select(
         col(CompetencyModelVersion.id),
         col(CompetencyModelVersion.version),
@@ -98,21 +98,26 @@ _CURRENT_VERSIONS: dict[tuple[uuid.UUID, int, datetime | None], CompetencyModelV
 def current_version(session: Session) -> CompetencyModelVersion | None:
     """The published version certification runs on: of the oldest model that has one.
     A detached copy: read its attributes, do not change it."""
-    row = session.execute(_CURRENT_VERSION_KEY).first()
-    if row is None:
+    return version_of_key(session, session.execute(CURRENT_VERSION_KEY).first())
+
+
+def version_of_key(session: Session, key: Sequence[Any] | None) -> CompetencyModelVersion | None:
+    """current_version() from a row of CURRENT_VERSION_KEY the caller read with another
+    query of its own (id, edit counter, publication time; None or NULLs: none published)."""
+    if key is None or key[0] is None:
         return None
-    key = (row[0], row[1], row[2])
+    cache_key = (key[0], key[1], key[2])
     with _CONTENT_CACHE_LOCK:
-        version = _CURRENT_VERSIONS.get(key)
+        version = _CURRENT_VERSIONS.get(cache_key)
     if version is None:
-        loaded = session.get(CompetencyModelVersion, row[0])
+        loaded = session.get(CompetencyModelVersion, key[0])
         if loaded is None:  # pragma: no cover - deleted between the two reads
             return None
         version = _transient(loaded)
         with _CONTENT_CACHE_LOCK:
             if len(_CURRENT_VERSIONS) >= 16:
                 _CURRENT_VERSIONS.clear()
-            _CURRENT_VERSIONS[key] = version
+            _CURRENT_VERSIONS[cache_key] = version
     return version
 
 

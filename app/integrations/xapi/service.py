@@ -202,7 +202,7 @@ def store(
             "2.1.2.s2.b6).",
             slug="duplicate-statement-id",
         )
-    existing, client_active = _stored(session, ids, client_to_check=client_to_check)
+    existing, client_active, version_key = _stored(session, ids, client_to_check=client_to_check)
     if not client_active:
         raise ClientNotActive(client_to_check)
     new: list[dict[str, Any]] = []
@@ -249,12 +249,14 @@ def store(
         for row, statement in zip(rows, new, strict=True)
         if row["verb_id"] != derivation.VOIDED and row["id"] not in voided_ids
     ]
-    # The model version is read once per request, and only when a statement may need it.
-    version = (
-        certification_service.current_version(session)
-        if any(p.activity_id for p in parsed) or resolved
-        else None
-    )
+    # The model version is read once per request: with the existing statements, or else
+    # only when a statement may need it.
+    if version_key is not _UNREAD:
+        version = certification_service.version_of_key(session, version_key)
+    elif any(p.activity_id for p in parsed) or resolved:
+        version = certification_service.current_version(session)
+    else:
+        version = None
     mapping_index = _mapping_index(session, version)
     _track_unmapped(session, parsed, now, mapping_index)
     # Statements stored earlier for actors this batch resolved (the person appeared since);
@@ -268,24 +270,35 @@ def store(
     return ids
 
 
+_UNREAD: Any = object()
+
+
 def _stored(
     session: Session, ids: list[str], *, client_to_check: str | None
-) -> tuple[dict[str, str], bool]:
+) -> tuple[dict[str, str], bool, Any]:
     """The stored JSON of those of `ids` that exist and, with `client_to_check`, whether that
-    API client is active, in the same round trip."""
+    API client is active and the current model version's key (CURRENT_VERSION_KEY), in the
+    same round trip; the key is _UNREAD without `client_to_check`."""
     query = _stored_query(session.get_bind().dialect.name, with_client=client_to_check is not None)
     values: dict[str, Any] = {"ids": [uuid.UUID(i) for i in ids]}
     if client_to_check is None:
         rows = session.execute(query, values).all()
-        return {str(r.id): r.raw for r in rows}, True
+        return {str(r.id): r.raw for r in rows}, True, _UNREAD
     rows = session.execute(query, {**values, "client_id": client_to_check}).all()
-    return {str(r.id): r.raw for r in rows if r.id is not None}, bool(rows[0].client_active)
+    head = rows[0]
+    return (
+        {str(r.id): r.raw for r in rows if r.id is not None},
+        bool(head.client_active),
+        (head.version_id, head.version_edit, head.version_published_at),
+    )
 
 
 @functools.cache
 def _stored_query(dialect: str, *, with_client: bool) -> sa.Select[Any]:
     """Built once per dialect: the statements of :ids; with_client, one row carrying the
-    active flag of :client_id, left-joined to those statements (a row also when none exist)."""
+    active flag of :client_id and the current model version's key (NULLs when none is
+    published), left-joined to those statements (a row also when none exist). Asking for
+    the version here saves a round trip of every request that may derive evidence."""
     table = XapiStatement.__table__  # type: ignore[attr-defined]
     found = one_of_param(table.c.id, "ids", dialect=dialect)
     if not with_client:
@@ -295,10 +308,26 @@ def _stored_query(dialect: str, *, with_client: bool) -> sa.Select[Any]:
         .where(ApiClient.client_id == sa.bindparam("client_id"))
         .scalar_subquery()
     )
-    caller = sa.select(active.label("client_active")).subquery("caller")
-    return sa.select(caller.c.client_active, table.c.id, table.c.raw).select_from(
-        caller.outerjoin(table, found)
+    current = certification_service.CURRENT_VERSION_KEY.subquery("current")
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    caller = (
+        sa.select(
+            active.label("client_active"),
+            current.c.id.label("version_id"),
+            current.c.version.label("version_edit"),
+            current.c.published_at.label("version_published_at"),
+        )
+        .select_from(one.outerjoin(current, sa.true()))
+        .subquery("caller")
     )
+    return sa.select(
+        caller.c.client_active,
+        caller.c.version_id,
+        caller.c.version_edit,
+        caller.c.version_published_at,
+        table.c.id,
+        table.c.raw,
+    ).select_from(caller.outerjoin(table, found))
 
 
 def _parsed(row: dict[str, Any], statement: dict[str, Any]) -> derivation.Parsed:
