@@ -60,7 +60,13 @@ class AppRoute(APIRoute):
                 if request.method not in SAFE_METHODS:
                     bind = session.get_bind()
                     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-                        session.connection(execution_options=WRITE_INTENT)
+                        # BEGIN IMMEDIATE waits for the write lock (busy_timeout): in a
+                        # worker thread, as the writer holding it may need the event loop
+                        # to finish (on the loop, two concurrent writes deadlocked until
+                        # the timeout and the second got a 503).
+                        await run_in_threadpool(
+                            session.connection, execution_options=WRITE_INTENT
+                        )
                 response = await handler(request)
                 if response.status_code < 400:
                     pending = getattr(request.state, "idempotency", None)
@@ -91,6 +97,16 @@ def commit_in_endpoint(session: Session) -> None:
     hottest write path (an LRS client's single statements). Call it last: nothing may
     touch the session after it, and the route answers once it returned, as for any route."""
     _commit_and_close(session)
+    session.info[_COMMITTED_BY_ENDPOINT] = True
+
+
+def release_unused(session: Session) -> None:
+    """For an endpoint that writes through sessions of its own (xAPI write combining): the
+    request's session was never used; it is closed here, which does no I/O, and the route
+    spends no thread trip on committing nothing."""
+    if session.in_transaction():  # pragma: no cover - a programming error
+        raise RuntimeError("the request's session is in use")
+    session.close()
     session.info[_COMMITTED_BY_ENDPOINT] = True
 
 

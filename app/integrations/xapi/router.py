@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.dependencies import (
     CurrentIdentity,
@@ -27,9 +28,10 @@ from app.auth.dependencies import (
     require,
     require_leaving_active_check,
 )
+from app.core.db import after_commit
 from app.core.errors import AppError, BadRequest, problem_response, problem_responses
-from app.core.routing import AppRoute, commit_in_endpoint, get_session
-from app.integrations.xapi import service
+from app.core.routing import AppRoute, commit_in_endpoint, get_session, release_unused
+from app.integrations.xapi import combine, service
 from app.integrations.xapi.schemas import EXAMPLE_STATEMENT, About, UnmappedActivity
 from app.integrations.xapi.statement_read import StatementReader
 from app.integrations.xapi.validation import StatementInvalid, parse_timestamp
@@ -174,7 +176,7 @@ STATEMENTS_BODY = Body(
     responses=problem_responses(400, 401, 403, 409, 415),
     dependencies=[require_leaving_active_check("xapi:write")],
 )
-def post_statements(
+async def post_statements(
     request: Request,
     session: SessionDep,
     identity: CurrentIdentity,
@@ -190,7 +192,7 @@ def post_statements(
     statements = body if isinstance(body, list) else [body]
     if not statements:
         raise BadRequest("Send at least one statement.", slug="empty-batch")
-    ids = _store(request, session, statements, identity=identity, version=version)
+    ids = await _store(request, session, statements, identity=identity, version=version)
     # A list of the ids just made: rendered here, not validated against list[str] again.
     return Response(json.dumps(ids, separators=(",", ":")), media_type="application/json")
 
@@ -203,7 +205,7 @@ def post_statements(
     responses=problem_responses(400, 401, 403, 409, 415),
     dependencies=[require_leaving_active_check("xapi:write")],
 )
-def put_statement(
+async def put_statement(
     request: Request,
     session: SessionDep,
     identity: CurrentIdentity,
@@ -232,26 +234,70 @@ def put_statement(
             slug="statement-id-mismatch",
         )
     body["id"] = canonical
-    _store(request, session, [body], identity=identity, version=version)
+    await _store(request, session, [body], identity=identity, version=version)
     return Response(status_code=204)
 
 
-def _store(
+async def _store(
     request: Request, session: Session, statements: list[Any], *, identity: Any, version: str
 ) -> list[str]:
+    """Store statements for POST and PUT: small requests of a client whose credentials the
+    caches verified go through the app's write combiner (combine.py: concurrent requests
+    of one client share a transaction), anything else in this request's session."""
+    caller = _caller(request, identity, version)
+    client_id = client_left_to_check(request)
+    combiner = _combiner(request)
     try:
-        ids = service.store(
-            session,
-            statements=statements,
-            caller=_caller(request, identity, version),
-            actor=identity.client_id,
-            client_to_check=client_left_to_check(request),
+        if (
+            combiner is not None
+            and client_id is not None
+            and len(statements) <= combine.SMALL_REQUEST
+            and not session.in_transaction()
+        ):
+            release_unused(session)
+            ids, callbacks = await combiner.store(
+                request.app.state.session_factory,
+                statements=statements,
+                caller=caller,
+                client_id=client_id,
+                request_id=getattr(request.state, "request_id", None),
+            )
+            for callback in callbacks:  # run after the response, as for any request
+                after_commit(session, callback)
+            return ids
+        return await run_in_threadpool(
+            _store_in_session, session, statements, caller, identity.client_id, client_id
         )
     except service.ClientNotActive as exc:
         raise inactive_client(request) from exc
+
+
+def _store_in_session(
+    session: Session,
+    statements: list[Any],
+    caller: service.Caller,
+    actor: str,
+    client_to_check: str | None,
+) -> list[str]:
+    ids = service.store(
+        session,
+        statements=statements,
+        caller=caller,
+        actor=actor,
+        client_to_check=client_to_check,
+    )
     # Committed in this worker thread: one trip less for every LMS request.
     commit_in_endpoint(session)
     return ids
+
+
+def _combiner(request: Request) -> combine.Combiner | None:
+    """The app's write combiner; None on SQLite (one writer: nothing to combine)."""
+    state = request.app.state
+    combiner: combine.Combiner | None = getattr(state, "xapi_combiner", None)
+    if combiner is None and state.engine.dialect.name == "postgresql":
+        combiner = state.xapi_combiner = combine.Combiner()
+    return combiner
 
 
 def _bool_param(name: str, value: str | None) -> bool:
