@@ -64,9 +64,7 @@ class AppRoute(APIRoute):
                         # worker thread, as the writer holding it may need the event loop
                         # to finish (on the loop, two concurrent writes deadlocked until
                         # the timeout and the second got a 503).
-                        await run_in_threadpool(
-                            session.connection, execution_options=WRITE_INTENT
-                        )
+                        await run_in_threadpool(session.connection, execution_options=WRITE_INTENT)
                 response = await handler(request)
                 if response.status_code < 400:
                     pending = getattr(request.state, "idempotency", None)

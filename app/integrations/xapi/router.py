@@ -70,6 +70,8 @@ class XapiRoute(AppRoute):
 
         async def handler(request: Request) -> Response:
             try:
+                if request.method in ("POST", "PUT"):
+                    _refuse_non_json_numbers(await request.body())
                 response = await inner(request)
             except AppError as exc:
                 response = problem_response(
@@ -97,6 +99,25 @@ class XapiRoute(AppRoute):
     def inner_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The handler whose errors get rendered: AppRoute's (session, one commit)."""
         return super().get_route_handler()
+
+
+def _refuse_non_json_numbers(body: bytes) -> None:
+    """Python's json reads NaN, Infinity and -Infinity, which are not JSON (RFC 8259 6): a
+    statement holding one would be stored, and served, as something no other client can
+    parse. Only bodies that contain those words are read a second time."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return
+
+    def refuse(constant: str) -> Any:
+        raise BadRequest(
+            f"{constant} is not a JSON number (RFC 8259 section 6); send valid JSON.",
+            slug="malformed-request",
+        )
+
+    try:
+        json.loads(body, parse_constant=refuse)
+    except ValueError:  # not JSON at all: the route's own parsing answers that
+        pass
 
 
 class StatementsGetRoute(XapiRoute):

@@ -241,6 +241,33 @@ def test_non_json_body_and_alternate_syntax_rejected(client, db):
     )
 
 
+def test_nan_and_infinity_are_refused_as_not_json_and_text_naming_them_is_stored(client, db):
+    """RFC 8259 has no NaN or Infinity, which Python's json reads: refused with a 400,
+    nothing stored. The words inside strings are content like any other; non-ASCII text
+    and large numbers are kept as sent."""
+    headers = {**lrs_headers(db), "Content-Type": "application/json"}
+    body = statement("a@example.nl", "experienced", LMS + "intro")
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        text = json.dumps({**body, "result": {"extensions": {"https://x.example/e": 1}}})
+        text = text.replace('"https://x.example/e": 1', f'"https://x.example/e": {constant}')
+        response = client.post("/xapi/statements", content=text.encode(), headers=headers)
+        assert response.status_code == 400, response.text
+        assert constant in response.json()["detail"]
+        assert response.headers["X-Experience-API-Version"] == "1.0.3"
+    assert _get(client, headers, statementId=body["id"]).status_code == 404
+    named = {
+        **body,
+        "result": {
+            "response": "NaN of Infinity? Één keer",
+            "extensions": {"https://x.example/big": 123456789012345678901234567890},
+        },
+    }
+    response = client.post("/xapi/statements", json=named, headers=headers)
+    assert response.status_code == 200, response.text
+    got = _get(client, headers, statementId=body["id"]).json()
+    assert got["result"] == named["result"]
+
+
 def test_deactivated_client_cannot_write_from_the_next_request_on(client, db, app):
     """Basic credentials and Bearer tokens are verified from caches on the write routes; the
     client's active flag is read with the existing statements, so a deactivated client's next
