@@ -8,7 +8,6 @@ PostgreSQL-only.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Field, Session, SQLModel
 
-from app.core import clock
+from app.core import clock, jsontext
 
 # Stable constraint names, so Alembic diffs and batch migrations on SQLite work.
 SQLModel.metadata.naming_convention = {
@@ -264,7 +263,7 @@ def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[st
 
 def _copy_converter(column: sa.Column[Any], dialect: sa.Dialect) -> Any:
     if isinstance(column.type, sa.JSON):
-        return json.dumps  # COPY takes json and jsonb as their text
+        return jsontext.dumps  # COPY takes json and jsonb as their text
     processor = column.type.bind_processor(dialect)
     if processor is not None:
         return processor

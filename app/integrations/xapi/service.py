@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -32,7 +31,7 @@ from app.auth.models import ApiClient
 from app.certification import queue as evaluation_queue
 from app.certification import service as certification_service
 from app.competencies.models import ActivityMapping, CompetencyModelVersion
-from app.core import audit, clock
+from app.core import audit, clock, jsontext
 from app.core.db import insert_rows, one_of, one_of_param
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.evidence import service as evidence_service
@@ -107,14 +106,10 @@ def same_statement(received: dict[str, Any], stored: dict[str, Any]) -> bool:
 
 
 def statement_json(statement: dict[str, Any]) -> str:
-    """A statement as stored and served: compact JSON, non-ASCII kept. orjson: stdlib json
-    was a tenth of an LMS batch's CPU. It refuses integers beyond 64 bits, which JSON
-    allows: those statements take the stdlib path. (NaN and Infinity, which orjson would
-    write as null, never get here: the route refuses them as not JSON.)"""
-    try:
-        return orjson.dumps(statement).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(statement, separators=(",", ":"), ensure_ascii=False)
+    """A statement as stored and served: compact JSON, non-ASCII kept (core.jsontext). NaN
+    and Infinity, which orjson would write as null, never get here: the route refuses them
+    as not JSON."""
+    return jsontext.dumps(statement)
 
 
 def _row(statement: dict[str, Any], caller: Caller, stored_at: datetime) -> dict[str, Any]:
