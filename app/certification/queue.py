@@ -141,19 +141,27 @@ class _Drainer:
     finds the lock free.
 
     A round asked for while the previous one ran (requests arriving concurrently) starts
-    GATHER_SECONDS after that one started: a drain's cost is mostly fixed (~10 ms of CPU
-    for 1 person or 50), so under load fewer, larger drains leave more of the process to
-    the requests, and a person's status lags at most that long. A lone request (no drain
-    running) is drained at once."""
+    up to GATHER_SECONDS after that one started: a drain's cost is mostly fixed (~10 ms
+    of CPU for 1 person or 50), and a person named by several requests in that time is
+    evaluated once, so under load fewer, larger drains leave more of the process to the
+    requests; a person's status lags at most that long. It starts as soon as no request
+    has asked for QUIET_SECONDS (a burst that ended is not kept waiting), and a lone
+    request (no drain running) is drained at once."""
 
-    GATHER_SECONDS = 0.25
+    GATHER_SECONDS = 0.5
+    QUIET_SECONDS = 0.05
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._again = False
+        self._asked_at = 0.0
+
+    def _ask(self) -> None:
+        self._asked_at = time.monotonic()
+        self._again = True
 
     def __call__(self, factory: sessionmaker[Session]) -> None:
-        self._again = True
+        self._ask()
         while self._again:
             if not self._lock.acquire(blocking=False):
                 return
@@ -164,18 +172,26 @@ class _Drainer:
                     _drain_round(factory)
                     if not self._again:
                         break
-                    time.sleep(max(0.0, started + self.GATHER_SECONDS - time.monotonic()))
+                    self._gather(until=started + self.GATHER_SECONDS)
             except Exception:  # the rows stay; the worker's job answers them
                 logger.exception("evaluation drain failed")
                 return
             finally:
                 self._lock.release()
 
+    def _gather(self, *, until: float) -> None:
+        """Sleep until `until`, or until no request has asked for QUIET_SECONDS."""
+        while (now := time.monotonic()) < until:
+            quiet_from = self._asked_at + self.QUIET_SECONDS
+            if now >= quiet_from:
+                return
+            time.sleep(min(until, quiet_from) - now)
+
     async def after_response(self, factory: sessionmaker[Session]) -> None:
         """From a response's background task (core.routing): when a drain is running, its
         next round takes this request's rows, decided on the event loop without a trip to
         a worker thread."""
-        self._again = True
+        self._ask()
         if self._lock.locked():
             return
         await run_in_threadpool(self, factory)

@@ -52,8 +52,16 @@ class ModelContext:
     # Per tier with a shorter recertification path: its requirements (counted only inside
     # the window of a diploma held for that tier).
     refresher_requirements: dict[str, list[rules.Requirement]] = field(default_factory=dict)
+    _lifecycles: dict[str, rules.Lifecycle] = field(default_factory=dict, repr=False)
 
     def lifecycle(self, tier_key: str) -> rules.Lifecycle:
+        """The tier's lifecycle rules; built once per tier and context (asked per award)."""
+        known = self._lifecycles.get(tier_key)
+        if known is None:
+            known = self._lifecycles[tier_key] = self._lifecycle(tier_key)
+        return known
+
+    def _lifecycle(self, tier_key: str) -> rules.Lifecycle:
         tier = next(t for t in self.tiers if t.key == tier_key)
         fixed = None
         if tier.renewal_fixed_date:
@@ -779,8 +787,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def derive(status: PersonStatus, today: date) -> dict[str, Any]:
-    """The status fields as of `today`: derived from the stored dates, never stale."""
+def derive(status: PersonStatus | Any, today: date) -> dict[str, Any]:
+    """The status fields as of `today`: derived from the stored dates, never stale.
+    `status`: a PersonStatus, or anything with its attributes (values about to be stored)."""
     if status.suspended:
         state = "suspended"
     elif status.valid_until is None:
