@@ -109,6 +109,7 @@ class Combiner:
         return group
 
     async def _write(self, writer: _Writer) -> None:
+        group: list[_Waiting] = []
         try:
             while group := self._next_group(writer):
                 outcomes, callbacks = await run_in_threadpool(_store_group, writer, group)
@@ -120,8 +121,13 @@ class Combiner:
                     else:
                         waiting.future.set_result((outcome, callbacks))
         except BaseException as exc:  # pragma: no cover - cancelled at shutdown
-            for waiting in self._waiting.pop(writer, []):
-                if not waiting.future.done():
+            # No request is left waiting: the group in hand and those queued behind it.
+            for waiting in [*group, *self._waiting.pop(writer, [])]:
+                if waiting.future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    waiting.future.cancel()
+                else:
                     waiting.future.set_exception(exc)
             raise
 
