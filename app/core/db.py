@@ -142,9 +142,10 @@ def make_session_factory(bind: Engine | sa.Connection, **kwargs: Any) -> session
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for background work: commits on success, rolls back on error, then runs
-    what the work asked to run after its commit (see `after_commit`)."""
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success, rolls back on error and is closed after; what
+    its work asked to run after the commit stays in it (`take_after_commit`), for a caller
+    that runs it elsewhere (xAPI write combining hands it to the requests it answers)."""
     session = factory()
     session.connection(execution_options=WRITE_INTENT)
     try:
@@ -155,6 +156,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for background work: commits on success, rolls back on error, then runs
+    what the work asked to run after its commit (see `after_commit`)."""
+    with transaction(factory) as session:
+        yield session
     run_after_commit(session, factory)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.core.db import AfterCommit, take_after_commit
+from app.core.db import AfterCommit, take_after_commit, transaction
 from app.integrations.xapi import service
 
 logger = logging.getLogger("aidiploma.xapi")
@@ -169,10 +169,9 @@ def _store(
     *,
     request_id: str | None,
 ) -> tuple[list[str], list[AfterCommit]]:
-    session = writer.factory()
-    session.info["actor"] = writer.client_id
-    session.info["request_id"] = request_id
-    try:
+    with transaction(writer.factory) as session:
+        session.info["actor"] = writer.client_id
+        session.info["request_id"] = request_id
         ids = service.store(
             session,
             statements=statements,
@@ -180,10 +179,4 @@ def _store(
             actor=writer.client_id,
             client_to_check=writer.client_id,
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     return ids, take_after_commit(session)
