@@ -102,7 +102,8 @@ class Combiner:
         if not queue:
             del self._waiting[writer]
             return []
-        group, statements = [], 0
+        group: list[_Waiting] = []
+        statements = 0
         while queue and (not group or statements + len(queue[0].statements) <= GROUP_STATEMENTS):
             statements += len(queue[0].statements)
             group.append(queue.pop(0))
