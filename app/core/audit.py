@@ -167,7 +167,32 @@ def _lock_and_read_last(connection: sa.Connection) -> tuple[int, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def _clear_pending(session: OrmSession, *_args: Any) -> None:
+# Per savepoint (by id of its SessionTransaction): how many audit entries and outbox events
+# were queued when it began, so rolling it back takes back only what was queued inside it.
+_MARKS = "audit_savepoint_marks"
+
+
+def _mark_savepoint(session: OrmSession, transaction: Any) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = (
+            len(session.info.get(_PENDING, ())),
+            outbox.pending_count(session),
+        )
+    elif transaction.parent is None:
+        session.info.pop(_MARKS, None)
+
+
+def _clear_pending(session: OrmSession, previous_transaction: Any) -> None:
+    """A rollback drops the entries and events queued in what it rolled back: all of them,
+    or, for a savepoint (one report schedule of several that failed), those queued since
+    it began. Clearing everything there lost the audit entries and `report.published`
+    events of the schedules published before the failing one."""
+    mark = session.info.get(_MARKS, {}).get(id(previous_transaction))
+    if previous_transaction.nested and mark is not None:
+        entries, events = mark
+        del session.info.get(_PENDING, [])[entries:]
+        outbox.keep_pending(session, events)
+        return
     session.info.pop(_PENDING, None)
     outbox.clear_pending(session)
 
@@ -175,6 +200,7 @@ def _clear_pending(session: OrmSession, *_args: Any) -> None:
 def install(factory: sessionmaker[Any]) -> None:
     """Make sessions from this factory write their queued audit entries on commit."""
     sa.event.listen(factory, "before_commit", _write_pending)
+    sa.event.listen(factory, "after_transaction_create", _mark_savepoint)
     sa.event.listen(factory, "after_soft_rollback", _clear_pending)
 
 

@@ -73,3 +73,12 @@ def write_pending(session: OrmSession, connection: sa.Connection) -> None:
 
 def clear_pending(session: OrmSession) -> None:
     session.info.pop(_PENDING, None)
+
+
+def pending_count(session: OrmSession) -> int:
+    return len(session.info.get(_PENDING, ()))
+
+
+def keep_pending(session: OrmSession, count: int) -> None:
+    """Drop the events queued after the first `count` (a savepoint rolled back)."""
+    del session.info.get(_PENDING, [])[count:]

@@ -113,3 +113,32 @@ def test_concurrent_commits_keep_one_unbroken_chain(database, tmp_path):
         assert report["checked"] == 4 * 15 * 2
     finally:
         drop_database(fresh)
+
+
+def test_a_rolled_back_savepoint_drops_only_what_it_queued(db):
+    """Work in a savepoint that fails (one report schedule of several) takes back its own
+    audit entries and webhook events, not those queued before it or after it."""
+    from app.core import outbox
+    from app.core.outbox import OutboxEvent
+
+    mark = f"savepoint-{threading.get_ident()}"
+    audit.record(db, entity_type=mark, entity_id="1", action="before")
+    outbox.emit(db, event_type=f"{mark}.before", data={})
+    with pytest.raises(RuntimeError), db.begin_nested():
+        audit.record(db, entity_type=mark, entity_id="2", action="failed")
+        outbox.emit(db, event_type=f"{mark}.failed", data={})
+        raise RuntimeError("this one cannot be published")
+    with db.begin_nested():
+        audit.record(db, entity_type=mark, entity_id="3", action="after")
+        outbox.emit(db, event_type=f"{mark}.after", data={})
+    db.commit()
+    actions = db.execute(
+        sa.select(AuditEvent.action).where(AuditEvent.entity_type == mark).order_by(AuditEvent.seq)
+    ).scalars()
+    assert list(actions) == ["before", "after"]
+    events = db.execute(
+        sa.select(OutboxEvent.event_type)
+        .where(OutboxEvent.event_type.startswith(mark))
+        .order_by(OutboxEvent.seq)
+    ).scalars()
+    assert list(events) == [f"{mark}.before", f"{mark}.after"]

@@ -355,6 +355,13 @@ def test_a_schedule_that_cannot_publish_does_not_stop_the_others(client, db, org
     db.commit()
     [edition] = db.execute(sa.select(ReportEdition)).scalars().all()
     assert str(edition.schedule_id) == board["id"]
+    # Its webhook event is kept: the failing savepoint takes back only what it queued.
+    published = (
+        db.execute(sa.select(OutboxEvent.data).where(OutboxEvent.event_type == "report.published"))
+        .scalars()
+        .all()
+    )
+    assert [event["edition_id"] for event in published] == [str(edition.id)]
     broken = client.get(f"/reports/schedules/{team['id']}", headers=read).json()
     assert broken["next_due_date"] == "2026-06-01" and broken["last_published_date"] is None
 
