@@ -145,6 +145,7 @@ class BacklogCollector:
             GaugeMetricFamily("aidiploma_evaluation_jobs", "", labels=["state"]),
             GaugeMetricFamily("aidiploma_evaluation_people_remaining", ""),
             GaugeMetricFamily("aidiploma_evaluation_requests_waiting", ""),
+            GaugeMetricFamily("aidiploma_evaluation_requests_failed", ""),
             GaugeMetricFamily("aidiploma_outbox_last_seq", ""),
         ]
 
@@ -167,6 +168,10 @@ class BacklogCollector:
         requests = GaugeMetricFamily(
             "aidiploma_evaluation_requests_waiting",
             "People queued for evaluation after an LMS request, not yet evaluated",
+        )
+        dead = GaugeMetricFamily(
+            "aidiploma_evaluation_requests_failed",
+            "Queued evaluations left aside after repeated failures (see their last_error)",
         )
         last_seq = GaugeMetricFamily("aidiploma_outbox_last_seq", "Sequence of the newest event")
         try:
@@ -191,6 +196,7 @@ class BacklogCollector:
                         remaining += int(total or 0) - int(processed or 0)
                 progress.add_metric([], remaining)
                 requests.add_metric([], evaluation_queue.waiting(session))
+                dead.add_metric([], evaluation_queue.failed(session))
                 last_seq.add_metric(
                     [],
                     session.execute(
@@ -200,4 +206,4 @@ class BacklogCollector:
         except Exception:  # a scrape must never fail because the database is away
             logger.warning("backlog metrics unavailable", exc_info=True)
             return
-        yield from (deliveries, jobs, progress, requests, last_seq)
+        yield from (deliveries, jobs, progress, requests, dead, last_seq)

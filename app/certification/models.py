@@ -155,3 +155,7 @@ class EvaluationRequest(SQLModel, table=True):
     person_id: uuid.UUID
     requested_by: str | None = Field(default=None, max_length=200)
     requested_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # Evaluations of this person that failed; from queue.MAX_ATTEMPTS on the row is no
+    # longer taken (a dead letter: logged, counted on /metrics, kept for a look).
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, sa_type=sa.Text)

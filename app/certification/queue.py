@@ -39,6 +39,8 @@ logger = logging.getLogger("aidiploma.evaluation")
 
 # People per drained chunk: one evaluation (a few set-based queries) and one transaction.
 CHUNK_SIZE = 2000
+# Failed evaluations of a queued person before the request is left aside (a dead letter).
+MAX_ATTEMPTS = 5
 
 
 def request(session: Session, person_ids: Iterable[uuid.UUID], *, actor: str | None) -> None:
@@ -75,15 +77,25 @@ def _request_statement(dialect: str) -> sa.Insert:
 
 def evaluate_next(session: Session, *, limit: int = CHUNK_SIZE) -> int:
     """Claim up to `limit` requests, evaluate their people once each, and delete them in
-    this transaction; returns how many requests were answered (0: none waiting)."""
+    this transaction; returns how many requests were answered (0: none waiting).
+
+    A person whose evaluation fails (a bug, bad data) must not hold up everyone queued
+    behind them: the chunk is evaluated in a savepoint, and if that fails each person in
+    one of their own; whoever still fails is queued again at the back with the error, up
+    to MAX_ATTEMPTS times, and then left aside as a dead letter (logged, counted on
+    /metrics as `aidiploma_evaluation_requests_failed`)."""
     table = EvaluationRequest.__table__  # type: ignore[attr-defined]
     claimed = (
-        sa.select(table.c.id).order_by(table.c.id).limit(limit).with_for_update(skip_locked=True)
+        sa.select(table.c.id)
+        .where(table.c.attempts < MAX_ATTEMPTS)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     rows = session.execute(
         sa.delete(table)
         .where(table.c.id.in_(claimed))
-        .returning(table.c.person_id, table.c.requested_by)
+        .returning(table.c.person_id, table.c.requested_by, table.c.attempts)
     ).all()
     if not rows:
         return 0
@@ -91,19 +103,78 @@ def evaluate_next(session: Session, *, limit: int = CHUNK_SIZE) -> int:
     if ctx is not None:
         # Audited as the first requester of each person (usually the one LMS client).
         by_actor: dict[str | None, list[uuid.UUID]] = {}
-        seen: set[uuid.UUID] = set()
-        for person_id, requested_by in rows:
-            if person_id not in seen:
-                seen.add(person_id)
+        attempts: dict[uuid.UUID, int] = {}
+        for person_id, requested_by, tried in rows:
+            if person_id not in attempts:
                 by_actor.setdefault(requested_by, []).append(person_id)
+            attempts[person_id] = max(attempts.get(person_id, 0), tried)
         before = session.info.get("actor")
         try:
             for requested_by, people in by_actor.items():
                 session.info["actor"] = requested_by  # the audit names who sent the evidence
-                service.evaluate_people(session, person_ids=people, ctx=ctx, actor=requested_by)
+                failed = _evaluate_guarded(session, people, ctx, requested_by)
+                if failed:
+                    _requeue(session, failed, attempts, requested_by)
         finally:
             session.info["actor"] = before
     return len(rows)
+
+
+def _evaluate_guarded(
+    session: Session, people: list[uuid.UUID], ctx: service.ModelContext, actor: str | None
+) -> dict[uuid.UUID, str]:
+    """Evaluate `people`; those whose evaluation fails, with the error."""
+    try:
+        with session.begin_nested():
+            service.evaluate_people(session, person_ids=people, ctx=ctx, actor=actor)
+        return {}
+    except Exception as exc:
+        if len(people) == 1:
+            return {people[0]: _error_text(exc)}
+    failed: dict[uuid.UUID, str] = {}
+    for person_id in people:
+        try:
+            with session.begin_nested():
+                service.evaluate_people(session, person_ids=[person_id], ctx=ctx, actor=actor)
+        except Exception as exc:
+            failed[person_id] = _error_text(exc)
+    return failed
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _requeue(
+    session: Session,
+    failed: dict[uuid.UUID, str],
+    attempts: dict[uuid.UUID, int],
+    actor: str | None,
+) -> None:
+    table = EvaluationRequest.__table__  # type: ignore[attr-defined]
+    now = clock.now()
+    rows = []
+    for person_id, error in sorted(failed.items()):
+        tried = attempts.get(person_id, 0) + 1
+        log = logger.error if tried >= MAX_ATTEMPTS else logger.warning
+        log(
+            "evaluation of a queued person failed (attempt %d of %d)%s: %s",
+            tried,
+            MAX_ATTEMPTS,
+            "; left aside" if tried >= MAX_ATTEMPTS else "; queued again",
+            error,
+            extra={"person_id": str(person_id)},
+        )
+        rows.append(
+            {
+                "person_id": person_id,
+                "requested_by": actor,
+                "requested_at": now,
+                "attempts": tried,
+                "last_error": error,
+            }
+        )
+    session.execute(sa.insert(table), rows)
 
 
 def evaluate_waiting(session: Session) -> int:
@@ -202,6 +273,20 @@ drain_soon = _Drainer()
 
 def waiting(session: Session) -> int:
     """Requests not yet answered (the backlog metric; 0 in the steady state)."""
+    table = EvaluationRequest.__table__  # type: ignore[attr-defined]
     return int(
-        session.execute(sa.select(sa.func.count()).select_from(EvaluationRequest)).scalar_one()
+        session.execute(
+            sa.select(sa.func.count()).where(table.c.attempts < MAX_ATTEMPTS)
+        ).scalar_one()
+    )
+
+
+def failed(session: Session) -> int:
+    """Requests left aside after MAX_ATTEMPTS failed evaluations (0 unless something is
+    wrong with those people's data or the code: their last_error says what)."""
+    table = EvaluationRequest.__table__  # type: ignore[attr-defined]
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(table.c.attempts >= MAX_ATTEMPTS)
+        ).scalar_one()
     )

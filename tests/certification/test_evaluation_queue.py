@@ -5,12 +5,11 @@ that queued them does not get to it."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.certification import queue
 from app.certification.models import Certification, EvaluationRequest
@@ -18,7 +17,15 @@ from app.core.audit import AuditEvent
 from app.core.db import make_session_factory, unit_of_work
 from app.evidence.models import Evidence
 from tests.factories import auth_headers
-from tests.integrations.xapi.factories import LMS, lrs_headers, person, publish, statement
+from tests.integrations.xapi.factories import (
+    LMS,
+    lms_on_fresh_database,
+    lrs_headers,
+    person,
+    publish,
+    statement,
+    wait_for,
+)
 
 
 def _passed(email: str) -> dict:
@@ -93,43 +100,58 @@ def test_requests_a_process_left_are_answered_by_the_worker_once_per_person(clie
         assert queue.evaluate_next(session) == 0
 
 
-def test_requests_arriving_during_a_drain_are_answered_by_its_next_round(client, db, app):
+def test_requests_arriving_during_a_drain_are_answered_by_its_next_round(database, tmp_path):
     """A request answered while a drain runs leaves its people to that drain, which takes
-    them in a round of its own (after its gather pause) instead of each request starting
-    one: the response does not wait for it, and nothing queued is left behind."""
-    if db.get_bind().dialect.name != "postgresql":
+    them in a round of its own instead of each request starting one: the response does
+    not wait for it, and nothing queued is left behind. On a real engine: the drain is
+    caught mid-round by a row lock on the first person."""
+    if database.backend != "postgresql":
         pytest.skip("SQLite has one writer: a request cannot commit while a drain writes")
-    ctx = publish(client, db, app)
-    first, second = person(db, ctx["role"]), person(db, ctx["role"])
-    headers = lrs_headers(db)
-    answered: list[int] = []
-    blocker = app.state.engine.connect()
-    blocker_tx = blocker.begin()
-    # The drain evaluating `first` waits on this row lock: a drain caught mid-round.
-    blocker.execute(sa.text("SELECT id FROM person WHERE id = :id FOR UPDATE"), {"id": first.id})
-    sender = threading.Thread(
-        target=lambda: answered.append(
-            client.post("/xapi/statements", json=_passed(first.email), headers=headers).status_code
+    with lms_on_fresh_database(database, tmp_path, people=2) as lms:
+        engine, (first, second) = lms["engine"], lms["people"]
+        answered: list[int] = []
+        blocker = engine.connect()
+        blocker_tx = blocker.begin()
+        # NO KEY UPDATE: the drain's own row lock waits on it, the evidence's foreign key
+        # check (KEY SHARE) of the request does not.
+        blocker.execute(
+            sa.text("SELECT id FROM person WHERE id = :id FOR NO KEY UPDATE"), {"id": first}
         )
-    )
-    sender.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not queue.drain_soon._lock.locked() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert queue.drain_soon._lock.locked(), "the first request's drain never started"
-        response = client.post("/xapi/statements", json=_passed(second.email), headers=headers)
-        assert response.status_code == 200
-        assert [str(r.person_id) for r in _waiting(db)] == [str(second.id)]
-    finally:
-        blocker_tx.rollback()
-        blocker.close()
-        sender.join(timeout=30)
-    assert answered == [200]
-    assert _waiting(db) == []
-    for someone in (first, second):
-        [diploma] = _certifications(db, someone.id)
-        assert diploma.tier_key == "basic"
+        sender = threading.Thread(
+            target=lambda: answered.append(
+                lms["client"]
+                .post("/xapi/statements", json=_passed(lms["emails"][0]), headers=lms["lms"])
+                .status_code
+            )
+        )
+        sender.start()
+        try:
+            wait_for(lambda: _lock_waiters(engine) >= 1, "the first drain never waited")
+            response = lms["client"].post(
+                "/xapi/statements", json=_passed(lms["emails"][1]), headers=lms["lms"]
+            )
+            assert response.status_code == 200
+            with Session(engine) as session:
+                assert {r.person_id for r in _waiting(session)} == {first, second}
+        finally:
+            blocker_tx.rollback()
+            blocker.close()
+            sender.join(timeout=30)
+        assert answered == [200]
+        with Session(engine) as session:
+            wait_for(lambda: not _waiting(session), "requests were left behind")
+            for someone in (first, second):
+                [diploma] = _certifications(session, someone)
+                assert diploma.tier_key == "basic"
+
+
+def _lock_waiters(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            ).scalar_one()
+        )
 
 
 def test_a_rejected_request_queues_nothing(client, db, app):
@@ -168,3 +190,70 @@ def test_two_drains_claim_different_requests(database):
             table = EvaluationRequest.__table__
             session.execute(sa.delete(table).where(table.c.requested_by == "queue-test"))
             session.commit()
+
+
+def _refuse_status_of(db, person_id) -> None:
+    """A real failure for one person only: the database refuses their status row."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(
+            sa.text(
+                "CREATE FUNCTION refuse_status() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.person_id = '{person_id}' THEN "
+                "RAISE EXCEPTION 'status refused for this person'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        db.execute(
+            sa.text(
+                "CREATE TRIGGER refuse_status BEFORE INSERT OR UPDATE ON person_status "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_status()"
+            )
+        )
+    else:
+        for event in ("INSERT", "UPDATE"):
+            db.execute(
+                sa.text(
+                    f"CREATE TRIGGER refuse_status_{event.lower()} BEFORE {event} ON person_status "
+                    f"WHEN NEW.person_id = '{person_id.hex}' "
+                    "BEGIN SELECT RAISE(ABORT, 'status refused for this person'); END"
+                )
+            )
+    db.flush()
+
+
+def test_a_person_whose_evaluation_fails_does_not_hold_up_the_others(client, db, app):
+    """The failing person is queued again at the back with the error, and after
+    MAX_ATTEMPTS left aside (counted on /metrics); everyone else is evaluated."""
+    ctx = publish(client, db, app)
+    stuck, fine = person(db, ctx["role"]), person(db, ctx["role"])
+    headers = lrs_headers(db)
+    assert queue.drain_soon._lock.acquire(blocking=False)
+    try:
+        for email in (stuck.email, fine.email):
+            response = client.post("/xapi/statements", json=_passed(email), headers=headers)
+            assert response.status_code == 200
+    finally:
+        queue.drain_soon._lock.release()
+    _refuse_status_of(db, stuck.id)
+
+    with unit_of_work(app.state.session_factory) as session:
+        assert queue.evaluate_next(session) == 2
+    [diploma] = _certifications(db, fine.id)
+    assert diploma.tier_key == "basic"
+    assert _certifications(db, stuck.id) == []
+    [again] = _waiting(db)
+    assert again.person_id == stuck.id and again.attempts == 1
+    assert "status refused for this person" in again.last_error
+    assert again.requested_by is not None  # still audited as the LMS client that sent it
+
+    for _ in range(queue.MAX_ATTEMPTS - 1):
+        with unit_of_work(app.state.session_factory) as session:
+            assert queue.evaluate_next(session) == 1
+    with unit_of_work(app.state.session_factory) as session:
+        assert queue.evaluate_next(session) == 0, "left aside, no longer taken"
+        assert queue.waiting(session) == 0 and queue.failed(session) == 1
+    [dead] = _waiting(db)
+    assert dead.attempts == queue.MAX_ATTEMPTS
+    metrics = client.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
+    assert "aidiploma_evaluation_requests_failed 1.0" in metrics
+    assert "aidiploma_evaluation_requests_waiting 0.0" in metrics

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +16,7 @@ from sqlmodel import Session
 from app.auth import service as auth_service
 from app.auth.schemas import ApiClientCreate
 from tests.certification.factories import make_person, make_role, model_content
+from tests.conftest import app_on_fresh_database
 from tests.factories import auth_headers
 
 LMS = "https://lms.example/xapi/activities/"
@@ -122,3 +126,57 @@ def cmi5(
     if move_on:
         context["extensions"] = {MOVE_ON: move_on}
     return statement(email, verb, activity, result=result, context=context, timestamp=at)
+
+
+@contextmanager
+def lms_on_fresh_database(database: Any, tmp_path: Any, people: int) -> Iterator[dict[str, Any]]:
+    """For tests of concurrent requests, outside the tests' joined connection. A fresh app with a published model, `people` people in a role that needs it, and an
+    LMS client whose Basic credentials the app has verified once (so they are cached)."""
+    with app_on_fresh_database(database.backend, tmp_path) as (app, fresh):
+        with Session(fresh.engine) as session:
+            session.info["actor"] = "test"
+            role = make_role(session)
+            someone = [make_person(session, role=role) for _ in range(people)]
+            admin = auth_headers(session, app, "competencies:write")
+            lms = lrs_headers(session)
+            emails = [p.email for p in someone]
+            ids = [p.id for p in someone]
+            role_key = role.key
+            session.commit()
+        content = model_content(role_key)
+        content["activity_mappings"] = MAPPINGS
+        with TestClient(app) as client:
+            created = client.post(
+                "/competency-models",
+                json={"key": "ai", "name": "AI", "content": content},
+                headers=admin,
+            )
+            assert created.status_code == 201, created.text
+            model_id = created.json()["model"]["id"]
+            published = client.post(
+                f"/competency-models/{model_id}/versions/1/publish", headers=admin
+            )
+            assert published.status_code == 200, published.text
+            warm = client.post(
+                "/xapi/statements",
+                json=statement(
+                    emails[0], "passed", LMS + "policy-test", result={"score": {"scaled": 0.9}}
+                ),
+                headers=lms,
+            )
+            assert warm.status_code == 200, warm.text
+            yield {
+                "app": app,
+                "engine": fresh.engine,
+                "client": client,
+                "lms": lms,
+                "emails": emails,
+                "people": ids,
+            }
+
+
+def wait_for(condition: Callable[[], bool], message: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.01)

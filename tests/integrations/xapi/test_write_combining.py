@@ -9,70 +9,23 @@ first request's transaction waits at its commit while the next requests arrive."
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.certification.models import Certification
 from app.core import audit
 from app.core.audit import AuditEvent
 from app.integrations.xapi.models import XapiStatement
-from tests.certification.factories import make_person, make_role, model_content
-from tests.conftest import app_on_fresh_database
-from tests.factories import auth_headers
-from tests.integrations.xapi.factories import LMS, MAPPINGS, lrs_headers, statement
+from tests.integrations.xapi.factories import LMS, lms_on_fresh_database, statement, wait_for
 
 
 def _passed(email: str) -> dict[str, Any]:
     return statement(email, "passed", LMS + "policy-test", result={"score": {"scaled": 0.9}})
-
-
-@contextmanager
-def _lms(database: Any, tmp_path: Any, people: int) -> Iterator[dict[str, Any]]:
-    """A fresh app with a published model, `people` people in a role that needs it, and an
-    LMS client whose Basic credentials the app has verified once (so they are cached)."""
-    with app_on_fresh_database(database.backend, tmp_path) as (app, fresh):
-        with Session(fresh.engine) as session:
-            session.info["actor"] = "test"
-            role = make_role(session)
-            someone = [make_person(session, role=role) for _ in range(people)]
-            admin = auth_headers(session, app, "competencies:write")
-            lms = lrs_headers(session)
-            emails = [p.email for p in someone]
-            ids = [p.id for p in someone]
-            role_key = role.key
-            session.commit()
-        content = model_content(role_key)
-        content["activity_mappings"] = MAPPINGS
-        with TestClient(app) as client:
-            created = client.post(
-                "/competency-models",
-                json={"key": "ai", "name": "AI", "content": content},
-                headers=admin,
-            )
-            assert created.status_code == 201, created.text
-            model_id = created.json()["model"]["id"]
-            published = client.post(
-                f"/competency-models/{model_id}/versions/1/publish", headers=admin
-            )
-            assert published.status_code == 200, published.text
-            warm = client.post("/xapi/statements", json=_passed(emails[0]), headers=lms)
-            assert warm.status_code == 200, warm.text
-            yield {
-                "app": app,
-                "engine": fresh.engine,
-                "client": client,
-                "lms": lms,
-                "emails": emails,
-                "people": ids,
-            }
 
 
 def _store_audits(engine: sa.Engine) -> list[int]:
@@ -104,11 +57,11 @@ def _post_in_threads(
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
     try:
         threads[0].start()
-        _wait_for(lambda: _lock_waiters(lms["engine"]) == 1, "the first write never waited")
+        wait_for(lambda: _lock_waiters(lms["engine"]) == 1, "the first write never waited")
         combiner = lms["app"].state.xapi_combiner
         for thread in threads[1:]:
             thread.start()
-        _wait_for(lambda: combiner.waiting() == len(bodies) - 1, "the other requests never queued")
+        wait_for(lambda: combiner.waiting() == len(bodies) - 1, "the other requests never queued")
         if while_blocked is not None:
             while_blocked()
     finally:
@@ -128,13 +81,6 @@ def _lock_waiters(engine: sa.Engine) -> int:
         )
 
 
-def _wait_for(condition: Callable[[], bool], message: str) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.01)
-
-
 def _skip_unless_postgresql(database: Any) -> None:
     if database.backend != "postgresql":
         pytest.skip(
@@ -145,7 +91,7 @@ def _skip_unless_postgresql(database: Any) -> None:
 
 def test_requests_arriving_during_a_write_share_the_next_transaction(database, tmp_path):
     _skip_unless_postgresql(database)
-    with _lms(database, tmp_path, people=4) as lms:
+    with lms_on_fresh_database(database, tmp_path, people=4) as lms:
         emails = lms["emails"]
         first = _passed(emails[0])
         single = [_passed(emails[1]), _passed(emails[2])]
@@ -167,7 +113,7 @@ def test_requests_arriving_during_a_write_share_the_next_transaction(database, t
             ).all()
             assert len(stored) == 5
             # Their evidence was derived and everyone evaluated after the responses.
-            _wait_for(
+            wait_for(
                 lambda: _certified(lms["engine"], lms["people"]) == 4,
                 "not everyone was certified",
             )
@@ -189,7 +135,7 @@ def test_a_group_that_fails_is_stored_request_by_request(database, tmp_path):
     new statement: stored one by one, the conflict gets its 409, the rest their 200s, and
     the repeated statement is stored once (Communication 2.1.2.s2.b4-b5)."""
     _skip_unless_postgresql(database)
-    with _lms(database, tmp_path, people=3) as lms:
+    with lms_on_fresh_database(database, tmp_path, people=3) as lms:
         emails = lms["emails"]
         kept = _passed(emails[0])
         assert (
@@ -220,7 +166,7 @@ def test_a_group_that_fails_is_stored_request_by_request(database, tmp_path):
 def test_on_sqlite_each_request_is_written_alone(database, tmp_path):
     if database.backend != "sqlite":
         pytest.skip("PostgreSQL combines concurrent requests (the tests above)")
-    with _lms(database, tmp_path, people=3) as lms:
+    with lms_on_fresh_database(database, tmp_path, people=3) as lms:
         before = _store_audits(lms["engine"])
         responses: list[Any] = []
         threads = [
