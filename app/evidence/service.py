@@ -22,7 +22,9 @@ from app.evidence.schemas import PRACTICE_FORMS, EvidenceCreate
 
 
 def _snapshot(evidence: Evidence) -> dict[str, Any]:
-    return evidence.model_dump(mode="json")
+    # Enum fields read back from their string columns hold plain str: same JSON, and no
+    # serializer warning for it.
+    return evidence.model_dump(mode="json", warnings=False)
 
 
 def check_against_model(data: EvidenceCreate, content: VersionContent) -> list[dict[str, str]]:

@@ -149,4 +149,5 @@ def list_sources(session: Session) -> list[HrisSource]:
 
 
 def source_view(row: HrisSource) -> dict[str, Any]:
-    return {**row.model_dump(), "has_secret": bool(row.secret)}
+    # warnings=False: enum fields read back from their string columns hold plain str.
+    return {**row.model_dump(warnings=False), "has_secret": bool(row.secret)}
