@@ -266,6 +266,13 @@ class PersonPublic(BaseModel):
     employment_start_date: date | None
     employment_end_date: date | None
     active: bool
+    hr_source: str | None = Field(
+        default=None,
+        description="The HR source that keeps this person: the name of an HR source (pull "
+        "or events) or the SCIM source. A complete listing of that source deactivates the "
+        "people it no longer lists; people kept by another source, or by none (created by "
+        "hand or by CSV import), are left alone.",
+    )
     created_at: datetime
     updated_at: datetime
     version: int

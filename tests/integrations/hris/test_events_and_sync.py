@@ -238,6 +238,10 @@ def test_a_complete_listing_deactivates_only_the_people_its_source_keeps(
     assert inactive == ["P1"]
     keeper = dict(db.exec(select(Person.employee_number, Person.hr_source)).all())
     assert keeper == {"MANUAL1": None, "OTHER1": "nmbrs", "P0": "afas-pull", "P1": "afas-pull"}
+    # An administrator sees in the person API which source keeps whom.
+    listing = client.get("/people", headers=auth_headers(db, app, "org:read")).json()
+    shown = {p["employee_number"]: p["hr_source"] for p in listing["items"]}
+    assert shown == keeper
 
 
 def test_pull_sync_failure_half_way_raises_and_a_rerun_completes(client, db, app, frozen_clock):
