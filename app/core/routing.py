@@ -90,10 +90,10 @@ _COMMITTED_BY_ENDPOINT = "committed_by_endpoint"
 
 
 def commit_in_endpoint(session: Session) -> None:
-    """Commit and close the request's session from a plain-def endpoint, which already runs
-    in a worker thread, instead of in a trip of the route's own after the endpoint: for the
-    hottest write path (an LRS client's single statements). Call it last: nothing may
-    touch the session after it, and the route answers once it returned, as for any route."""
+    """Commit and close the request's session from the endpoint's work in a worker thread,
+    instead of in a trip of the route's own after the endpoint: for the hottest write path
+    (LMS statements). Call it last: nothing may touch the session after it, and the route
+    answers once it returned, as for any route."""
     _commit_and_close(session)
     session.info[_COMMITTED_BY_ENDPOINT] = True
 

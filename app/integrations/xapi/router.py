@@ -71,8 +71,6 @@ class XapiRoute(AppRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                if request.method in ("POST", "PUT"):
-                    _refuse_non_json_numbers(await request.body())
                 response = await inner(request)
             except AppError as exc:
                 response = problem_response(
@@ -209,6 +207,7 @@ async def post_statements(
     people they concern are evaluated just after the response, so their certification
     status reflects the batch shortly after the 200 (`evaluated_at`)."""
     _no_alternate_syntax(request)
+    _refuse_non_json_numbers(await request.body())
     statements = body if isinstance(body, list) else [body]
     if not statements:
         raise BadRequest("Send at least one statement.", slug="empty-batch")
@@ -235,6 +234,7 @@ async def put_statement(
 ) -> Response:
     """Store a statement under statementId: 204, also when it is already stored (2.1.1)."""
     _no_alternate_syntax(request)
+    _refuse_non_json_numbers(await request.body())
     if not statement_id:
         raise BadRequest(
             "PUT needs the statementId parameter (Communication 2.1.1).",
