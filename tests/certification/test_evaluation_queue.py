@@ -20,6 +20,7 @@ from tests.factories import auth_headers
 from tests.integrations.xapi.factories import (
     LMS,
     lms_on_fresh_database,
+    lock_waiters,
     lrs_headers,
     person,
     publish,
@@ -126,7 +127,7 @@ def test_requests_arriving_during_a_drain_are_answered_by_its_next_round(databas
         )
         sender.start()
         try:
-            wait_for(lambda: _lock_waiters(engine) >= 1, "the first drain never waited")
+            wait_for(lambda: lock_waiters(engine) >= 1, "the first drain never waited")
             response = lms["client"].post(
                 "/xapi/statements", json=_passed(lms["emails"][1]), headers=lms["lms"]
             )
@@ -143,15 +144,6 @@ def test_requests_arriving_during_a_drain_are_answered_by_its_next_round(databas
             for someone in (first, second):
                 [diploma] = _certifications(session, someone)
                 assert diploma.tier_key == "basic"
-
-
-def _lock_waiters(engine: sa.Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            ).scalar_one()
-        )
 
 
 def test_a_rejected_request_queues_nothing(client, db, app):

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -180,3 +181,16 @@ def wait_for(condition: Callable[[], bool], message: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, message
         time.sleep(0.01)
+
+
+def lock_waiters(engine: Any, *, locktype: str | None = None) -> int:
+    """PostgreSQL locks some session is waiting for (of `locktype`, or any)."""
+    query = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+    with engine.connect() as connection:
+        if locktype is None:
+            return int(connection.execute(sa.text(query)).scalar_one())
+        return int(
+            connection.execute(
+                sa.text(query + " AND locktype = :locktype"), {"locktype": locktype}
+            ).scalar_one()
+        )

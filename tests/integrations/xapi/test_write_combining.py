@@ -21,7 +21,13 @@ from app.certification.models import Certification
 from app.core import audit
 from app.core.audit import AuditEvent
 from app.integrations.xapi.models import XapiStatement
-from tests.integrations.xapi.factories import LMS, lms_on_fresh_database, statement, wait_for
+from tests.integrations.xapi.factories import (
+    LMS,
+    lms_on_fresh_database,
+    lock_waiters,
+    statement,
+    wait_for,
+)
 
 
 def _passed(email: str) -> dict[str, Any]:
@@ -57,7 +63,10 @@ def _post_in_threads(
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
     try:
         threads[0].start()
-        wait_for(lambda: _lock_waiters(lms["engine"]) == 1, "the first write never waited")
+        wait_for(
+            lambda: lock_waiters(lms["engine"], locktype="advisory") == 1,
+            "the first write never waited",
+        )
         combiner = lms["app"].state.xapi_combiner
         for thread in threads[1:]:
             thread.start()
@@ -70,15 +79,6 @@ def _post_in_threads(
         for thread in threads:
             thread.join(timeout=30)
     return responses
-
-
-def _lock_waiters(engine: sa.Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-            ).scalar_one()
-        )
 
 
 def _skip_unless_postgresql(database: Any) -> None:
