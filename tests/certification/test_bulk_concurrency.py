@@ -15,6 +15,7 @@ from app.core.db import make_session_factory
 from app.evidence.models import Evidence
 from app.org.models import Person
 from tests.certification.factories import make_person
+from tests.concurrency import run_together
 
 
 def _evidence_row(person_id: uuid.UUID) -> dict[str, object]:
@@ -44,30 +45,21 @@ def test_two_batches_for_the_same_people_lock_them_in_turn(database):
         person_ids = [p.id for p in people]
         session.commit()
     both_inserted = threading.Barrier(2, timeout=30)
-    errors: list[BaseException] = []
 
     def batch(order: list[uuid.UUID]) -> None:
-        try:
-            with factory() as session:
-                session.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-                session.execute(sa.insert(Evidence), [_evidence_row(p) for p in order])
-                both_inserted.wait()
-                bulk.lock_people(session, order)
-                session.commit()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-            both_inserted.abort()
+        with factory() as session:
+            session.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+            session.execute(sa.insert(Evidence), [_evidence_row(p) for p in order])
+            both_inserted.wait()
+            bulk.lock_people(session, order)
+            session.commit()
 
-    threads = [
-        threading.Thread(target=batch, args=(order,))
-        for order in (person_ids, list(reversed(person_ids)))
-    ]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors, errors
+        run_together(
+            batch,
+            [(person_ids,), (list(reversed(person_ids)),)],
+            on_error=both_inserted.abort,
+        )
         with factory() as session:
             stored = session.scalar(
                 sa.select(sa.func.count())

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.core import audit
 from app.core.audit import AuditEvent
 from app.core.db import make_session_factory
+from tests.concurrency import run_together
 from tests.conftest import create_database, drop_database
 from tests.factories import auth_headers
 
@@ -87,26 +88,17 @@ def test_concurrent_commits_keep_one_unbroken_chain(database, tmp_path):
         pytest.skip("concurrent writers need a server database; SQLite serialises all writers")
     fresh = create_database(database.backend, tmp_path)
     factory = make_session_factory(fresh.engine)
-    errors: list[BaseException] = []
 
     def write(worker: int) -> None:
-        try:
-            for n in range(15):
-                with factory() as session:
-                    audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="a")
-                    audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="b")
-                    session.execute(sa.text("SELECT pg_sleep(0.001)"))
-                    session.commit()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        for n in range(15):
+            with factory() as session:
+                audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="a")
+                audit.record(session, entity_type="test", entity_id=f"{worker}.{n}", action="b")
+                session.execute(sa.text("SELECT pg_sleep(0.001)"))
+                session.commit()
 
     try:
-        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors, errors
+        run_together(write, [(w,) for w in range(4)])
         with factory() as session:
             report = audit.verify_chain(session)
         assert report["intact"] is True, report

@@ -3,7 +3,6 @@ the last seq it saw never misses an event and never sees one twice."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from app.core import outbox
 from app.core.db import make_session_factory
 from app.core.outbox import OutboxEvent
+from tests.concurrency import Workers
 
 
 def test_concurrent_commits_are_seen_in_order_without_gaps(database):
@@ -20,20 +20,16 @@ def test_concurrent_commits_are_seen_in_order_without_gaps(database):
     marker = f"test.concurrent.{uuid.uuid4().hex[:8]}"
     factory = make_session_factory(database.engine)
     writers, per_writer = 3, 15
-    errors: list[BaseException] = []
 
     def write(worker: int) -> None:
-        try:
-            for n in range(per_writer):
-                with factory() as session:
-                    outbox.emit(session, event_type=marker, data={"w": worker, "n": n})
-                    session.execute(sa.text("SELECT pg_sleep(0.001)"))
-                    session.commit()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        for n in range(per_writer):
+            with factory() as session:
+                outbox.emit(session, event_type=marker, data={"w": worker, "n": n})
+                session.execute(sa.text("SELECT pg_sleep(0.001)"))
+                session.commit()
 
     seen: list[int] = []
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    workers = Workers(write, [(w,) for w in range(writers)])
     last = 0
 
     def poll() -> None:
@@ -55,15 +51,12 @@ def test_concurrent_commits_are_seen_in_order_without_gaps(database):
             sa.select(sa.func.coalesce(sa.func.max(OutboxEvent.seq), 0))
         ).scalar_one()
     last_start = last
-    for thread in threads:  # only now: every event of the test comes after `last`
-        thread.start()
-    while any(thread.is_alive() for thread in threads):
+    workers.start()  # only now: every event of the test comes after `last`
+    while workers.alive():
         poll()
-    for thread in threads:
-        thread.join()
     poll()
     try:
-        assert not errors, errors
+        workers.join()
         assert len(seen) == writers * per_writer
         assert len(set(seen)) == len(seen)
     finally:

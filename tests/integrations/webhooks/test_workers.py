@@ -27,6 +27,7 @@ from app.integrations.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from tests.concurrency import run_together
 from tests.integrations.webhooks.receiver import Receiver
 
 PERSONS = 20
@@ -99,7 +100,6 @@ def test_two_workers_never_deliver_twice(database: Any, receiver: Receiver) -> N
                 )
     total = PERSONS * EVENTS_PER_PERSON
     done: dict[str, int] = Counter()
-    errors: list[BaseException] = []
     start = threading.Barrier(2)
 
     def work(name: str) -> None:
@@ -110,18 +110,11 @@ def test_two_workers_never_deliver_twice(database: Any, receiver: Receiver) -> N
                 with unit_of_work(factory) as session:
                     delivery.fan_out(session)
                     done[name] += worker.run_once(session)
-        except BaseException as exc:  # surfaced in the main thread
-            errors.append(exc)
         finally:
             worker.close()
 
-    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not errors, errors
+        run_together(work, [(f"w{i}",) for i in range(2)], on_error=start.abort)
         ids = Counter(r.headers["webhook-id"] for r in receiver.received)
         assert len(ids) == total and set(ids.values()) == {1}
         assert sum(done.values()) == total and all(done[f"w{i}"] > 0 for i in range(2))
