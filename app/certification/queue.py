@@ -194,17 +194,6 @@ def _drain_round(factory: sessionmaker[Session]) -> None:
                 return
 
 
-def drain(factory: sessionmaker[Session]) -> int:
-    """Answer every waiting request, a chunk per transaction; returns how many."""
-    answered = 0
-    while True:
-        with unit_of_work(factory) as session:
-            count = evaluate_next(session)
-        answered += count
-        if count == 0:
-            return answered
-
-
 class _Drainer:
     """At most one drain per process at a time; callers that find one running leave their
     requests to it. `_again` is set before trying the lock and read after releasing it, so

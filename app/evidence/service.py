@@ -3,6 +3,7 @@ package's job (it calls into here), so this package stays below it."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -183,20 +184,15 @@ def _existing_refs(
     return {(str(r[0]), str(r[1])) for r in rows}
 
 
-_INSERT_ONE: dict[str, Any] = {}
-
-
+@functools.cache
 def _insert_one_skipping_existing(dialect: str) -> Any:
     """INSERT one evidence row unless its (source, source_ref) exists; RETURNING its id when
     inserted. Built once per dialect (the ON CONFLICT syntax is the dialect's)."""
-    statement = _INSERT_ONE.get(dialect)
-    if statement is None:
-        table = Evidence.__table__  # type: ignore[attr-defined]
-        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
-        statement = _INSERT_ONE[dialect] = insert.on_conflict_do_nothing(
-            index_elements=[table.c.source, table.c.source_ref]
-        ).returning(table.c.id)
-    return statement
+    table = Evidence.__table__  # type: ignore[attr-defined]
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return insert.on_conflict_do_nothing(
+        index_elements=[table.c.source, table.c.source_ref]
+    ).returning(table.c.id)
 
 
 def _same(existing: Evidence, data: EvidenceCreate) -> bool:

@@ -3,7 +3,7 @@
 A batch is validated in one pass, existing ids are looked up in one query (which also
 reads the calling client's active flag when the route leaves that to it), actors are
 resolved in one or two (which also say whether earlier statements wait as pending), rows
-are inserted with one executemany, evidence is derived with the version's mappings
+are inserted in bulk (COPY on PostgreSQL), evidence is derived with the version's mappings
 matched in memory and recorded with `record_many`, and each affected person is queued for
 one evaluation just after the request commits (`certification.queue`; issue 6, throughput).
 """
@@ -105,13 +105,6 @@ def same_statement(received: dict[str, Any], stored: dict[str, Any]) -> bool:
     )
 
 
-def statement_json(statement: dict[str, Any]) -> str:
-    """A statement as stored and served: compact JSON, non-ASCII kept (core.jsontext). NaN
-    and Infinity, which orjson would write as null, never get here: the route refuses them
-    as not JSON."""
-    return jsontext.dumps(statement)
-
-
 def _row(statement: dict[str, Any], caller: Caller, stored_at: datetime) -> dict[str, Any]:
     stored = stored_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     statement["stored"] = stored  # Data 2.4.8.s3.b2: set by the LRS, overwriting
@@ -145,7 +138,9 @@ def _row(statement: dict[str, Any], caller: Caller, stored_at: datetime) -> dict
             related_agents += actors.agents_in(part.get("actor"))
     return {
         "id": uuid.UUID(statement["id"]),
-        "raw": statement_json(statement),
+        # As stored and served (core.jsontext). NaN and Infinity, which orjson would write
+        # as null, never get here: the route refuses them as not JSON.
+        "raw": jsontext.dumps(statement),
         "verb_id": statement["verb"]["id"],
         "actor_ifi": actor_ifi,
         "object_type": object_type,
