@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -51,62 +52,53 @@ def _checked(url: str, origin: str, allow_private: bool) -> str:
     return url
 
 
-def _get(
-    client: httpx.Client,
-    url: str,
-    params: dict[str, Any],
-    headers: dict[str, str],
-    *,
-    origin: str,
-    allow_private: bool,
-) -> httpx.Response:
-    """GET, following redirects by hand so every hop passes `_checked` (httpx would carry
-    the source's own headers, e.g. an API key, to wherever a redirect points)."""
-    first = url
-    for _ in range(MAX_REDIRECTS + 1):
-        response = client.get(
-            _checked(url, origin, allow_private),
-            params=params or None,
-            headers=headers,
-            timeout=TIMEOUT,
-            follow_redirects=False,
-        )
-        if not response.is_redirect:
-            return response
-        url, params = urljoin(str(response.url), response.headers["location"]), {}
-    raise SyncFailed(f"{first} redirected more than {MAX_REDIRECTS} times.")
+@dataclass(frozen=True)
+class _Remote:
+    """Where a pull reads: the HTTP client, the source's origin (its pull_url) and headers,
+    and whether internal addresses are allowed (hris_allow_private)."""
 
+    client: httpx.Client
+    origin: str
+    headers: dict[str, str]
+    allow_private: bool
 
-def _fetch(
-    client: httpx.Client,
-    url: str,
-    params: dict[str, Any],
-    headers: dict[str, str],
-    *,
-    origin: str,
-    allow_private: bool,
-) -> Any:
-    """GET a page with retries on transport errors, 429 and 5xx (exponential back-off)."""
-    last: str = ""
-    for attempt in range(RETRIES + 1):
-        try:
-            response = _get(
-                client, url, params, headers, origin=origin, allow_private=allow_private
+    def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
+        """GET, following redirects by hand so every hop passes `_checked` (httpx would
+        carry the source's own headers, e.g. an API key, to wherever a redirect points)."""
+        first = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.client.get(
+                _checked(url, self.origin, self.allow_private),
+                params=params or None,
+                headers=self.headers,
+                timeout=TIMEOUT,
+                follow_redirects=False,
             )
-        except httpx.HTTPError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code < 400:
-                try:
-                    return response.json()
-                except ValueError:
-                    raise SyncFailed(f"{url} did not return JSON.") from None
-            last = f"HTTP {response.status_code}"
-            if response.status_code != 429 and response.status_code < 500:
-                break
-        if attempt < RETRIES:
-            time.sleep(min(BACKOFF * 2**attempt, 5.0))
-    raise SyncFailed(f"Reading {url} failed: {last}.")
+            if not response.is_redirect:
+                return response
+            url, params = urljoin(str(response.url), response.headers["location"]), {}
+        raise SyncFailed(f"{first} redirected more than {MAX_REDIRECTS} times.")
+
+    def fetch(self, url: str, params: dict[str, Any]) -> Any:
+        """GET a page with retries on transport errors, 429 and 5xx (exponential back-off)."""
+        last: str = ""
+        for attempt in range(RETRIES + 1):
+            try:
+                response = self.get(url, params)
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 400:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise SyncFailed(f"{url} did not return JSON.") from None
+                last = f"HTTP {response.status_code}"
+                if response.status_code != 429 and response.status_code < 500:
+                    break
+            if attempt < RETRIES:
+                time.sleep(min(BACKOFF * 2**attempt, 5.0))
+        raise SyncFailed(f"Reading {url} failed: {last}.")
 
 
 def run(
@@ -116,8 +108,12 @@ def run(
     listing. `allow_private`: the server's hris_allow_private (internal HR systems)."""
     if not source.pull_url:
         raise SyncFailed(f"HR source {source.name} has no pull_url.")
-    origin = source.pull_url
-    headers = {str(k): str(v) for k, v in (source.pull_headers or {}).items()}
+    remote = _Remote(
+        client=client,
+        origin=source.pull_url,
+        headers={str(k): str(v) for k, v in (source.pull_headers or {}).items()},
+        allow_private=allow_private,
+    )
     url: str | None = source.pull_url
     params: dict[str, Any] = {}
     page_number = 1
@@ -131,7 +127,7 @@ def run(
     unmapped: set[tuple[str, str]] = set()
     body: Any = None
     while url is not None and report.pages < MAX_PAGES:
-        body = _fetch(client, url, params, headers, origin=origin, allow_private=allow_private)
+        body = remote.fetch(url, params)
         report.pages += 1
         items = get_path(body, source.items_path) or []
         if not isinstance(items, list):
