@@ -147,9 +147,9 @@ def population(filters: ReportFilters) -> sa.Select[Any]:
     return sa.select(col(Person.id).label("person_id")).where(*person_conditions(filters))
 
 
-def in_scope() -> Any:
+def in_scope(table: Any = PersonStatus) -> Any:
     """A person is in scope of the diploma when their roles require a tier."""
-    return col(PersonStatus.required_tier_key).is_not(None)
+    return table.required_tier_key.is_not(None)
 
 
 def count_if(condition: Any) -> Any:
@@ -189,8 +189,8 @@ def percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _not_compliant_in_scope(today: date) -> Any:
-    return sa.and_(in_scope(), sa.not_(queries.compliant_expr(today)))
+def _not_compliant_in_scope(today: date, table: Any = PersonStatus) -> Any:
+    return sa.and_(in_scope(table), sa.not_(queries.compliant_expr(today, table)))
 
 
 def satisfied_competencies(
@@ -316,23 +316,51 @@ def flag(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
 
 
-def person_flags(today: date) -> list[Any]:
-    """One row per person of `person LEFT JOIN person_status`: the coverage figures as 0/1
-    flags (summed per group), the required tier and whether they are non-compliant in scope.
-    Each status expression is evaluated once per person, whatever the grouping."""
-    scoped = in_scope()
+def person_class(today: date, classes: queries.StatusClasses) -> list[Any]:
+    """One row per person of `person LEFT JOIN person_status`: the person's status class
+    (queries.status_classes), their required tier, and whether they are non-compliant in
+    scope (the people whose evidence the missing competencies are read from)."""
     return [
-        flag(scoped).label("in_scope"),
-        flag(sa.and_(scoped, queries.valid_expr(today))).label("certified"),
-        flag(sa.and_(scoped, queries.compliant_expr(today))).label("compliant"),
-        flag(sa.and_(scoped, queries.expires_within_expr(today, 30))).label("expiring_30"),
-        flag(sa.and_(scoped, queries.expires_within_expr(today, 60))).label("expiring_60"),
-        flag(sa.and_(scoped, queries.expires_within_expr(today, 90))).label("expiring_90"),
-        flag(sa.and_(scoped, queries.status_expr(today) == "expired")).label("expired"),
-        flag(sa.and_(scoped, queries.overdue_expr(today))).label("overdue"),
+        classes.code.label("class"),
         col(PersonStatus.required_tier_key).label("tier"),
         flag(_not_compliant_in_scope(today)).label("nc"),
     ]
+
+
+def class_columns(today: date, status: Any, tiers: list[str]) -> list[Any]:
+    """The sums of one coverage GROUP BY over rows of classes: `status` holds the stand-in
+    person_status columns of each class (queries.StatusClasses.decoded) and `people`, how
+    many people of the group are in it. Returns the figures, people in scope per required
+    tier, non-compliant people per required tier: the status expressions run once per class
+    and group."""
+    people = status.people
+    scoped = in_scope(status)
+    conditions = {
+        "in_scope": scoped,
+        "certified": sa.and_(scoped, queries.valid_expr(today, status)),
+        "compliant": sa.and_(scoped, queries.compliant_expr(today, status)),
+        **{
+            f"expiring_{days}": sa.and_(scoped, queries.expires_within_expr(today, days, status))
+            for days in queries.EXPIRY_HORIZONS
+        },
+        "expired": sa.and_(scoped, queries.status_expr(today, status) == "expired"),
+        "overdue": sa.and_(scoped, queries.overdue_expr(today, status)),
+    }
+    columns: list[Any] = [sa.func.sum(people).label("people")]
+    columns += [
+        sa.func.sum(sa.case((conditions[name], people), else_=0)).label(name)
+        for name in MEASURES[1:]
+    ]
+    not_compliant = _not_compliant_in_scope(today, status)
+    for index, tier in enumerate(tiers):
+        tier_match = status.required_tier_key == tier
+        columns.append(sa.func.sum(sa.case((tier_match, people), else_=0)).label(f"rt{index}"))
+        columns.append(
+            sa.func.sum(sa.case((sa.and_(tier_match, not_compliant), people), else_=0)).label(
+                f"nc{index}"
+            )
+        )
+    return columns
 
 
 @dataclass(frozen=True)
@@ -450,18 +478,6 @@ def requirement_flags(
         .subquery("requirement_flags")
     )
     return RequirementFlags(flags=flags, competencies=competencies, required=required)
-
-
-def coverage_columns(people: Any, tiers: list[str]) -> list[Any]:
-    """The sums of one coverage GROUP BY over the per-person rows `people` (person_flags): the
-    figures, people in scope per required tier, non-compliant people per required tier."""
-    columns: list[Any] = [sa.func.count().label("people")]
-    columns += [sa.func.sum(people.c[name]).label(name) for name in MEASURES[1:]]
-    for index, tier in enumerate(tiers):
-        tier_match = people.c.tier == tier
-        columns.append(sa.func.sum(sa.case((tier_match, 1), else_=0)).label(f"rt{index}"))
-        columns.append(sa.func.sum(sa.case((tier_match, people.c.nc), else_=0)).label(f"nc{index}"))
-    return columns
 
 
 def satisfied_columns(satisfied: Any, flags: RequirementFlags) -> list[Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.certification import queries
+from app.certification import service as certification_service
 from app.certification.models import PersonStatus
 from app.core.errors import NotFound
 from app.org.models import JobFamily, Location, OrgUnit, Person, PersonRole, Role
@@ -214,20 +215,26 @@ def _role_groups(
 
 
 def _summed(
-    rows: Any, columns: list[Any], group_by: GroupBy | None, membership: sa.Subquery | None
+    rows: Any,
+    columns: list[Any],
+    group_by: GroupBy | None,
+    membership: sa.Subquery | None,
+    by: tuple[str, ...] = (),
 ) -> sa.Select[Any]:
-    """The sums `columns` over the per-person rows `rows`: per group (by their column of the
-    grouping, or through `membership`), or in total when `group_by` is None."""
+    """The sums `columns` over the per-person rows `rows`, per group (by their column of the
+    grouping, or through `membership`) or in total when `group_by` is None, and per value of
+    their columns named in `by`."""
+    also = [rows.c[name] for name in by]
     if group_by is None:
-        return sa.select(sa.null().label("key"), *columns).select_from(rows)
+        return sa.select(sa.null().label("key"), *also, *columns).select_from(rows).group_by(*also)
     if membership is None:
         key = rows.c[f"{group_by}_id"]
-        return sa.select(key.label("key"), *columns).select_from(rows).group_by(key)
+        return sa.select(key.label("key"), *also, *columns).select_from(rows).group_by(key, *also)
     return (
-        sa.select(membership.c.key, *columns)
+        sa.select(membership.c.key, *also, *columns)
         .select_from(rows)
         .join(membership, membership.c.person_id == rows.c.person_id)
-        .group_by(membership.c.key)
+        .group_by(membership.c.key, *also)
     )
 
 
@@ -237,21 +244,27 @@ def _coverage_statement(
     filters: ReportFilters,
     groups: tuple[dict[uuid.UUID, Any], Any] | None = None,
 ) -> tuple[sa.Select[Any], scope.RequirementFlags | None, list[str]]:
-    """One statement for the whole report. A CTE holds one row of 0/1 flags per person of the
-    population: the status expressions, evaluated once per person. The groups sum those rows;
-    for the groupings through roles a second SELECT of the same statement (UNION ALL) sums
-    them once per person for the total, as a person may hold roles in several groups. By job
-    family the rows are per role, each person counted through one role per family (`groups`:
-    see _role_groups), for the caller to add up per family.
+    """One statement for the whole report, in two steps.
+
+    A CTE holds one row per person of the population with their status class
+    (queries.status_classes: a few cheap CASEs, no status expression). The people are
+    counted per group and class, and the figures are summed from those counts with the
+    status expressions applied once per class of a group (a few hundred rows). For the
+    groupings through roles a second SELECT of the same statement (UNION ALL) counts every
+    person once for the total, as a person may hold roles in several groups. By job family
+    the rows are per role, each person counted through one role per family (`groups`: see
+    _role_groups), for the caller to add up per family.
 
     The competencies satisfied (the requirement flags of the non-compliant people in scope, a
     few thousand) are summed per group too, each database the way it does cheaply. PostgreSQL
-    hash-joins them into the per-person rows, summed with the rest. SQLite would look them up
-    in a b-tree for every person and carry them through the grouping (60 ms at 100,000
-    people): it reads them from the per-person rows flagged non-compliant instead (see
-    scope.requirement_flags), sums them per group apart and joins those sums to the figures
-    of the same group."""
+    hash-joins them into the per-person rows and sums them with the counts. SQLite would
+    look them up in a b-tree for every person (60 ms at 100,000 people): it reads them from
+    the per-person rows flagged non-compliant instead (see scope.requirement_flags), sums
+    them per group apart and joins those sums to the figures of the same group."""
     today = filters.today
+    context = certification_service.load_context(session)
+    tiers = sorted(tier.key for tier in context.tiers) if context else []
+    classes = queries.status_classes(today, tiers)
     membership = (
         None
         if group_by in (GroupBy.org_unit, GroupBy.location)
@@ -264,13 +277,14 @@ def _coverage_statement(
         sa.select(
             col(Person.id).label("person_id"),
             *(getattr(Person, key).label(key) for key in keys),
-            *scope.person_flags(today),
+            *scope.person_class(today, classes),
         )
         .outerjoin(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
         .where(*scope.person_conditions(filters))
     )
-
-    if session.connection().dialect.name == "postgresql":
+    postgresql = session.connection().dialect.name == "postgresql"
+    flags = None
+    if postgresql:
         flags = scope.requirement_flags(session, filters=filters, today=today)
         if flags is not None:
             found = flags.flags
@@ -281,49 +295,49 @@ def _coverage_statement(
                 )
             ).outerjoin(found, found.c.person_id == col(Person.id))
         people = rows.cte("report_people")
-        tiers = sorted(flags.required) if flags else []
-
-        def part(total: bool) -> sa.Select[Any]:
-            return _summed(
-                people,
-                [
-                    sa.literal(int(total)).label("is_total"),
-                    *scope.coverage_columns(people, tiers),
-                    *(scope.satisfied_columns(people, flags) if flags else ()),
-                ],
-                None if total else group_by,
-                membership,
-            )
-
     else:
         people = scope.materialized(rows.cte("report_people"), session)
         flags = scope.requirement_flags(
             session, filters=filters, today=today, people=people, keys=keys
         )
-        tiers = sorted(flags.required) if flags else []
-        # Computed once for the groups and, through roles, the total.
-        satisfied = (
-            scope.materialized(sa.select(flags.flags).cte("satisfied"), session) if flags else None
-        )
+    # SQLite: computed once for the groups and, through roles, the total.
+    satisfied = (
+        scope.materialized(sa.select(flags.flags).cte("satisfied"), session)
+        if flags and not postgresql
+        else None
+    )
 
-        def part(total: bool) -> sa.Select[Any]:
-            grouping = None if total else group_by
-            figures = _summed(
-                people,
-                [sa.literal(int(total)).label("is_total"), *scope.coverage_columns(people, tiers)],
-                grouping,
-                membership,
-            )
-            if flags is None or satisfied is None:
-                return figures
-            group = figures.subquery()
-            counts = _summed(
-                satisfied, scope.satisfied_columns(satisfied, flags), grouping, membership
-            ).subquery()
-            same_group = sa.true() if total else counts.c.key.is_not_distinct_from(group.c.key)
-            return sa.select(group, *(c for c in counts.c if c.name != "key")).select_from(
-                group.outerjoin(counts, same_group)
-            )
+    def part(total: bool) -> sa.Select[Any]:
+        grouping = None if total else group_by
+        counted = [sa.func.count().label("people")]
+        if postgresql and flags is not None:
+            counted += scope.satisfied_columns(people, flags)
+        per_class = _summed(people, counted, grouping, membership, by=("class",)).subquery()
+        sat = [f"sat{i}" for i in range(len(flags.competencies) if postgresql and flags else 0)]
+        status = sa.select(
+            per_class.c.key,
+            per_class.c.people,
+            *(per_class.c[name] for name in sat),
+            *classes.decoded(per_class.c["class"]),
+        ).subquery("classes")
+        figures = sa.select(
+            # A NULL of its own: PostgreSQL types a NULL selected through a subquery as text,
+            # which the UNION with the groups' keys (uuid) refuses.
+            sa.null().label("key") if total else status.c.key,
+            sa.literal(int(total)).label("is_total"),
+            *scope.class_columns(today, status.c, tiers),
+            *(sa.func.sum(status.c[name]).label(name) for name in sat),
+        ).group_by(*(() if total else (status.c.key,)))
+        if satisfied is None or flags is None:
+            return figures
+        group = figures.subquery()
+        counts = _summed(
+            satisfied, scope.satisfied_columns(satisfied, flags), grouping, membership
+        ).subquery()
+        same_group = sa.true() if total else counts.c.key.is_not_distinct_from(group.c.key)
+        return sa.select(group, *(c for c in counts.c if c.name != "key")).select_from(
+            group.outerjoin(counts, same_group)
+        )
 
     if membership is None:
         return part(total=False), flags, tiers
