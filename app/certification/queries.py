@@ -51,6 +51,13 @@ def compliant_expr(today: date, table: Any = PersonStatus) -> ColumnElement[bool
     return sa.and_(meets_tier, table.extras_met.is_(True))
 
 
+def expired_expr(today: date, table: Any = PersonStatus) -> ColumnElement[bool]:
+    """status_expr(...) == "expired", reading only the columns that decide it."""
+    return sa.and_(
+        table.suspended.is_not(True), table.valid_until.is_not(None), table.grace_until < today
+    )
+
+
 def overdue_expr(today: date, table: Any = PersonStatus) -> ColumnElement[bool]:
     return sa.and_(
         sa.not_(compliant_expr(today, table)), table.due_date.is_not(None), table.due_date < today
@@ -119,10 +126,35 @@ def _typed(value: Any, name: str) -> Any:
     return sa.null() if value is None else sa.literal(value, _COLUMN_TYPES[name])
 
 
-def status_classes(today: date, tiers: list[str], table: Any = PersonStatus) -> StatusClasses:
+ALL_COLUMNS = frozenset(
+    {
+        "required_tier_key",
+        "required_tier_rank",
+        "held_tier_rank",
+        "suspended",
+        "extras_met",
+        "any_progress",
+        "valid_until",
+        "grace_until",
+        "window_opens_on",
+        "due_date",
+    }
+)
+
+
+def status_classes(
+    today: date,
+    tiers: list[str],
+    columns: frozenset[str] = ALL_COLUMNS,
+    table: Any = PersonStatus,
+) -> StatusClasses:
     """The classes of person_status rows on `today`, required tiers named by `tiers` (any
     other required tier is one class, OTHER_TIER). A person without a status row (outer
-    join) falls in the class of no required tier, no diploma, no progress."""
+    join) falls in the class of no required tier, no diploma, no progress.
+
+    Only `columns` are kept: an expression reading another column of the stand-ins fails
+    when the statement is built (AttributeError), never silently. Each column fewer is a
+    CASE fewer per person."""
     day = timedelta(days=1)
     horizons = [today + timedelta(days=days) for days in EXPIRY_HORIZONS]
     dimensions = [
@@ -175,6 +207,7 @@ def status_classes(today: date, tiers: list[str], table: Any = PersonStatus) -> 
             ]
         ),
     ]
+    dimensions = [d for d in dimensions if columns & d.buckets[0][1].keys()]
     # One CASE per dimension, its bucket's index already multiplied by the dimension's place.
     terms = []
     multiplier = 1

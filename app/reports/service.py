@@ -264,7 +264,7 @@ def _coverage_statement(
     today = filters.today
     context = certification_service.load_context(session)
     tiers = sorted(tier.key for tier in context.tiers) if context else []
-    classes = queries.status_classes(today, tiers)
+    classes = queries.status_classes(today, tiers, scope.CLASS_COLUMNS)
     membership = (
         None
         if group_by in (GroupBy.org_unit, GroupBy.location)
@@ -285,7 +285,7 @@ def _coverage_statement(
     postgresql = session.connection().dialect.name == "postgresql"
     flags = None
     if postgresql:
-        flags = scope.requirement_flags(session, filters=filters, today=today)
+        flags = scope.requirement_flags(session, filters=filters, today=today, context=context)
         if flags is not None:
             found = flags.flags
             rows = rows.add_columns(
@@ -298,7 +298,7 @@ def _coverage_statement(
     else:
         people = scope.materialized(rows.cte("report_people"), session)
         flags = scope.requirement_flags(
-            session, filters=filters, today=today, people=people, keys=keys
+            session, filters=filters, today=today, people=people, keys=keys, context=context
         )
     # SQLite: computed once for the groups and, through roles, the total.
     satisfied = (

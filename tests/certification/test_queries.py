@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.certification import queries, service
 from app.certification.models import PersonStatus
 from app.org.models import Person
+from app.reports import scope
 from tests.certification.factories import make_person
 
 TODAY = date(2026, 6, 1)
@@ -62,15 +63,17 @@ def test_sql_status_matches_python_derive(db):
             queries.status_expr(TODAY),
             queries.compliant_expr(TODAY),
             queries.overdue_expr(TODAY),
+            queries.expired_expr(TODAY),
         ).where(PersonStatus.person_id.in_(ids))
     ).all()
     assert len(rows) == len(ids) > 500
-    for person_id, status, compliant, overdue in rows:
+    for person_id, status, compliant, overdue, expired in rows:
         derived = expected[person_id]
-        assert (status, bool(compliant), bool(overdue)) == (
+        assert (status, bool(compliant), bool(overdue), bool(expired)) == (
             derived["status"],
             derived["compliant"],
             derived["overdue"],
+            derived["status"] == "expired",
         ), person_id
 
 
@@ -136,43 +139,54 @@ def test_status_classes_give_the_answers_of_the_rows_they_stand_for(db):
     db.add_all([PersonStatus(person_id=person.id, **values) for person, values in statuses])
     db.flush()
     ids = [person.id for person in people] + [unevaluated.id]
-    classes = queries.status_classes(TODAY, ["t1", "t2"])
 
-    def answers(table):
+    def answers(table, everything=True):
+        """What the rules say of each row; the report's classes keep only the columns of
+        scope.CLASS_COLUMNS, so status_expr (which reads more) is asked of all classes."""
         return [
             table.required_tier_key.is_not(None),
             table.required_tier_key == "t1",
             table.required_tier_key == "t2",
-            queries.status_expr(TODAY, table),
+            *([queries.status_expr(TODAY, table)] if everything else []),
             queries.valid_expr(TODAY, table),
             queries.compliant_expr(TODAY, table),
             queries.overdue_expr(TODAY, table),
+            queries.expired_expr(TODAY, table),
             *(queries.expires_within_expr(TODAY, d, table) for d in queries.EXPIRY_HORIZONS),
         ]
 
+    def plain(row):
+        return tuple(bool(v) if not isinstance(v, str) else v for v in row)
+
     person = Person.__table__
-    direct = {
-        row[0]: tuple(bool(v) if not isinstance(v, str) else v for v in row[1:])
-        for row in db.execute(
-            sa.select(person.c.id, *answers(PersonStatus))
-            .select_from(person.outerjoin(PersonStatus, PersonStatus.person_id == person.c.id))
+    with_status = person.outerjoin(PersonStatus, PersonStatus.person_id == person.c.id)
+    for columns in (queries.ALL_COLUMNS, scope.CLASS_COLUMNS):
+        everything = columns == queries.ALL_COLUMNS
+        classes = queries.status_classes(TODAY, ["t1", "t2"], columns)
+        direct = {
+            row[0]: plain(row[1:])
+            for row in db.execute(
+                sa.select(person.c.id, *answers(PersonStatus, everything))
+                .select_from(with_status)
+                .where(person.c.id.in_(ids))
+            ).all()
+        }
+        coded = (
+            sa.select(person.c.id.label("person_id"), classes.code.label("class"))
+            .select_from(with_status)
             .where(person.c.id.in_(ids))
-        ).all()
-    }
-    coded = (
-        sa.select(person.c.id.label("person_id"), classes.code.label("class"))
-        .select_from(person.outerjoin(PersonStatus, PersonStatus.person_id == person.c.id))
-        .where(person.c.id.in_(ids))
-        .subquery()
-    )
-    stand_ins = sa.select(coded.c.person_id, *classes.decoded(coded.c["class"])).subquery()
-    by_class = {
-        row[0]: tuple(bool(v) if not isinstance(v, str) else v for v in row[1:])
-        for row in db.execute(sa.select(stand_ins.c.person_id, *answers(stand_ins.c))).all()
-    }
-    assert len(direct) == len(ids) > 2500
-    mismatches = [person_id for person_id in ids if direct[person_id] != by_class[person_id]]
-    assert not mismatches, (direct[mismatches[0]], by_class[mismatches[0]])
+            .subquery()
+        )
+        stand_ins = sa.select(coded.c.person_id, *classes.decoded(coded.c["class"])).subquery()
+        by_class = {
+            row[0]: plain(row[1:])
+            for row in db.execute(
+                sa.select(stand_ins.c.person_id, *answers(stand_ins.c, everything))
+            ).all()
+        }
+        assert len(direct) == len(ids) > 2500
+        mismatches = [pid for pid in ids if direct[pid] != by_class[pid]]
+        assert not mismatches, (columns, direct[mismatches[0]], by_class[mismatches[0]])
     # Rows that differ only in dates no rule tells apart share a class: the report counts
     # classes, not people.
     far = {
