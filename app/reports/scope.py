@@ -316,18 +316,26 @@ def flag(condition: Any) -> Any:
     return sa.case((condition, 1), else_=0)
 
 
-def person_class(today: date, classes: queries.StatusClasses) -> list[Any]:
-    """One row per person of `person LEFT JOIN person_status`: the person's status class
-    (queries.status_classes), their required tier, and whether they are non-compliant in
-    scope (the people whose evidence the missing competencies are read from)."""
+def person_columns(
+    today: date, classes: queries.StatusClasses | None, tiers: list[str]
+) -> list[Any]:
+    """The columns of one row per person of `person LEFT JOIN person_status`: the person's
+    status class (queries.status_classes) or, without `classes`, their status_flags; and
+    their required tier and whether they are non-compliant in scope (the people whose
+    evidence the missing competencies are read from)."""
+    status = (
+        [classes.code.label("class")]
+        if classes is not None
+        else status_flags(today, PersonStatus, tiers)
+    )
     return [
-        classes.code.label("class"),
+        *status,
         col(PersonStatus.required_tier_key).label("tier"),
         flag(_not_compliant_in_scope(today)).label("nc"),
     ]
 
 
-# The person_status columns class_columns reads: the classes of a report bucket only these.
+# The person_status columns status_flags reads: the classes of a report bucket only these.
 CLASS_COLUMNS = frozenset(
     {
         "required_tier_key",
@@ -342,13 +350,17 @@ CLASS_COLUMNS = frozenset(
 )
 
 
-def class_columns(today: date, status: Any, tiers: list[str]) -> list[Any]:
-    """The sums of one coverage GROUP BY over rows of classes: `status` holds the stand-in
-    person_status columns of each class (queries.StatusClasses.decoded) and `people`, how
-    many people of the group are in it. Returns the figures, people in scope per required
-    tier, non-compliant people per required tier: the status expressions run once per class
-    and group."""
-    people = status.people
+def flag_names(tiers: list[str]) -> list[str]:
+    """The columns of status_flags: the figures after `people`, then per required tier
+    rt0, nc0, rt1, nc1, ..."""
+    return [*MEASURES[1:], *(f"{kind}{i}" for i in range(len(tiers)) for kind in ("rt", "nc"))]
+
+
+def status_flags(today: date, status: Any, tiers: list[str]) -> list[Any]:
+    """The coverage figures of a row of person_status columns `status` (the table itself,
+    or the stand-ins of a status class: queries.StatusClasses.decoded) as 0/1 flags, and for
+    each required tier (rt0, rt1, ...) whether it is the row's and (nc0, nc1, ...) whether
+    the row is moreover not compliant."""
     scoped = in_scope(status)
     conditions = {
         "in_scope": scoped,
@@ -361,21 +373,28 @@ def class_columns(today: date, status: Any, tiers: list[str]) -> list[Any]:
         "expired": sa.and_(scoped, queries.expired_expr(today, status)),
         "overdue": sa.and_(scoped, queries.overdue_expr(today, status)),
     }
-    columns: list[Any] = [sa.func.sum(people).label("people")]
-    columns += [
-        sa.func.sum(sa.case((conditions[name], people), else_=0)).label(name)
-        for name in MEASURES[1:]
-    ]
+    columns = [flag(conditions[name]).label(name) for name in MEASURES[1:]]
     not_compliant = _not_compliant_in_scope(today, status)
     for index, tier in enumerate(tiers):
         tier_match = status.required_tier_key == tier
-        columns.append(sa.func.sum(sa.case((tier_match, people), else_=0)).label(f"rt{index}"))
-        columns.append(
-            sa.func.sum(sa.case((sa.and_(tier_match, not_compliant), people), else_=0)).label(
-                f"nc{index}"
-            )
-        )
+        columns.append(flag(tier_match).label(f"rt{index}"))
+        columns.append(flag(sa.and_(tier_match, not_compliant)).label(f"nc{index}"))
     return columns
+
+
+def flag_sums(flags: Any, tiers: list[str], people: Any = None) -> list[Any]:
+    """The sums of one coverage GROUP BY over rows carrying the status_flags `flags`: one row
+    per person (`people` None), or per status class with `people` in it (each flag counts
+    that many times)."""
+    if people is None:
+        return [
+            sa.func.count().label("people"),
+            *(sa.func.sum(flags.c[name]).label(name) for name in flag_names(tiers)),
+        ]
+    return [
+        sa.func.sum(people).label("people"),
+        *(sa.func.sum(people * flags.c[name]).label(name) for name in flag_names(tiers)),
+    ]
 
 
 @dataclass(frozen=True)
