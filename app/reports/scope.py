@@ -424,8 +424,8 @@ def requirement_flags(
     knows (against a CTE PostgreSQL estimated 500 rows and ran 34,000 index probes in a
     nested loop): a subquery to join to the per-person rows on person_id (PostgreSQL).
 
-    With `people` (per-person rows of person_flags: person_id, tier, nc and the columns named
-    in `keys`, which the result keeps) the evidence is read for the rows flagged nc, in the
+    With `people` (per-person rows of person_columns: person_id, tier, nc and the columns
+    named in `keys`, which the result keeps) the evidence is read for the rows flagged nc, in the
     statement that computes them (SQLite). SQLite then scans those rows and looks up each
     non-compliant person's evidence through its person index. Joined to person_status it
     walked all of the evidence in the order of that index instead, to spare the GROUP BY a
