@@ -15,28 +15,10 @@ from app.integrations.hris import mapping, pull, service
 from app.integrations.hris.schemas import SourceIn
 from app.org.models import Person
 from tests.factories import auth_headers
+from tests.integrations.hris.factories import PATHS, FakeHR, employee
 from tests.org.factories import make_org
 
 SECRET = "whsec_" + base64.b64encode(b"a-shared-secret-of-32-bytes-long").decode()
-PATHS = {
-    "employee_number": "id",
-    "given_name": "name.first",
-    "family_name": "name.last",
-    "email": "work_email",
-    "org_unit": "department.code",
-    "job_code": "job.code",
-}
-
-
-def employee(number: str, **extra) -> dict:
-    return {
-        "id": number,
-        "name": {"first": "Piet", "last": f"Pietersen{number}"},
-        "work_email": f"{number.lower()}@example.org",
-        "department": {"code": "team-kcc"},
-        "job": {"code": "KCM"},
-        **extra,
-    }
 
 
 @pytest.fixture
@@ -143,31 +125,6 @@ def test_terminated_event_deactivates(hr, db, frozen_clock):
     person = hr.get("/people/employee:H1", headers=auth_headers(db, hr.app, "org:read")).json()
     assert person["active"] is False
     assert person["employment_end_date"] == "2026-06-01"
-
-
-class FakeHR:
-    """An HR REST listing over httpx.MockTransport: three pages by next link, optional failure."""
-
-    def __init__(self, people: list[dict], page_size: int = 2, fail_on_page: int | None = None):
-        self.people, self.page_size, self.fail_on_page = people, page_size, fail_on_page
-        self.calls = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
-        page = int(request.url.params.get("page", "1"))
-        if page == self.fail_on_page:
-            return httpx.Response(503)
-        start = (page - 1) * self.page_size
-        items = self.people[start : start + self.page_size]
-        more = start + self.page_size < len(self.people)
-        return httpx.Response(
-            200,
-            json={
-                "employees": items,
-                "links": {"next": f"/api/employees?page={page + 1}" if more else None},
-                "complete": True,
-            },
-        )
 
 
 def _source(db):
