@@ -41,6 +41,7 @@ class Job:
 
 def default_jobs(settings: Settings | None = None) -> list[Job]:
     """The jobs every worker runs; later capabilities add theirs here."""
+    from app.integrations.hris import pull as hris_pull  # composition root
     from app.integrations.webhooks import delivery as webhooks  # composition root
     from app.integrations.xapi import jobs as xapi_jobs  # composition root
     from app.reports import schedules, snapshots  # composition root
@@ -70,6 +71,8 @@ def default_jobs(settings: Settings | None = None) -> list[Job]:
         # Hourly, idempotent per day: today's snapshot once, then each due report edition.
         Job("report-snapshot", 3600, snapshots.take_today),
         Job("report-schedules-publish", 3600, schedules.PublishDue(settings)),
+        # HR sources with a pull schedule (pull_every_minutes); each keeps its last report.
+        Job("hris-scheduled-pull", 60, hris_pull.PullDue(settings)),
     ]
 
 

@@ -1,6 +1,7 @@
 """Tables of the HR integration: mapping rules from HR values to org units, roles and
 locations, the report of HR values nothing maps, HR sources (webhook secret, field
-paths, pull settings), received HR events (idempotency) and managers not yet known."""
+paths, pull settings and schedule), received HR events (idempotency) and managers not yet
+known."""
 
 from __future__ import annotations
 
@@ -80,6 +81,12 @@ class HrisSource(TimestampedTable, table=True):
     next_link_path: str = Field(default="next", max_length=200)
     complete_path: str | None = Field(default=None, max_length=200)
     last_synced_at: datetime | None = utc_field(default=None)
+    # Scheduled pull by the worker: every this many minutes (None: only when asked), the
+    # next time it is due, and how the last pull ended (its report, or why it failed).
+    pull_every_minutes: int | None = Field(default=None)
+    next_pull_at: datetime | None = utc_field(default=None)
+    last_pull_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_pull_report: dict[str, Any] | None = Field(default=None, sa_type=PortableJSON)
 
 
 class HrisEvent(SQLModel, table=True):

@@ -3,6 +3,8 @@ it no longer lists only when the source says the listing is complete.
 
 The whole run is one unit of work: a failure half-way (after retries) changes nothing,
 so a rerun starts clean. Pages are applied as they arrive, each as one set-based batch.
+A run is started by hand (`aidiploma sync hris`, POST .../sync) or by the worker for the
+sources with a schedule (`pull_due`), which keeps each source's last report or error.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core import clock, urls
+from app.core.config import Settings
 from app.integrations.hris import mapping
 from app.integrations.hris.events import get_path, record_from
 from app.integrations.hris.models import HrisSource, PaginationKind
@@ -29,6 +33,7 @@ MAX_PAGES = 100_000
 RETRIES = 3
 BACKOFF = 0.2
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+KEPT_PROBLEMS = 50
 
 
 class SyncFailed(Exception):
@@ -160,10 +165,18 @@ def run(
     report.complete = bool(source.complete_path and get_path(body, source.complete_path) is True)
     if report.complete and report.errors == 0:
         report.deactivated = _deactivate_missing(session, seen=seen, source=source.name)
-    source.last_synced_at = clock.now()
+    report.unmapped = [{"kind": k, "value": v} for k, v in sorted(unmapped)]
+    now = clock.now()
+    source.last_synced_at = now
+    source.last_pull_error = None
+    # Kept on the source for GET .../sources: the counts in full, the problems only the first.
+    kept = report.model_dump(mode="json")
+    kept["problems"] = kept["problems"][:KEPT_PROBLEMS]
+    source.last_pull_report = kept
+    if source.pull_every_minutes is not None:
+        source.next_pull_at = now + timedelta(minutes=source.pull_every_minutes)
     session.add(source)
     session.flush()
-    report.unmapped = [{"kind": k, "value": v} for k, v in sorted(unmapped)]
     return report
 
 
@@ -201,3 +214,67 @@ def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int
     records = [mapping.HrRecord(employee_number=n, active=False) for n in missing]
     report = mapping.apply_hr_records(session, records=records, source=source, partial=True)
     return sum(1 for o in report.outcomes if o.status == "updated")
+
+
+def pull_due(
+    session: Session, *, allow_private: bool = False, transport: httpx.BaseTransport | None = None
+) -> int:
+    """Pull every HR source whose schedule says it is due; returns how many pulls succeeded.
+
+    Each pull runs in its own savepoint: one that fails (the HR system is down, a page is
+    malformed) changes nothing, keeps its error on the source and is tried again after its
+    interval, and does not stop the others. Row locks with SKIP LOCKED let several workers
+    share the sources on PostgreSQL without pulling one twice at the same time.
+    """
+    now = clock.now()
+    due = list(
+        session.execute(
+            sa.select(HrisSource)
+            .where(
+                col(HrisSource.pull_every_minutes).is_not(None),
+                col(HrisSource.pull_url).is_not(None),
+                col(HrisSource.next_pull_at) <= now,
+            )
+            .order_by(col(HrisSource.next_pull_at))
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    pulled = 0
+    with httpx.Client(timeout=TIMEOUT, transport=transport) as client:
+        for source in due:
+            try:
+                with session.begin_nested():
+                    report = run(session, source=source, client=client, allow_private=allow_private)
+            except Exception as exc:  # kept on the source, tried again after the interval
+                logger.warning(
+                    "scheduled HR pull failed; nothing was changed, tried again next interval",
+                    extra={"source": source.name, "error": str(exc)},
+                )
+                source.last_pull_error = str(exc) or type(exc).__name__
+                source.next_pull_at = now + timedelta(minutes=source.pull_every_minutes or 0)
+                session.add(source)
+                session.flush()
+                continue
+            pulled += 1
+            logger.info(
+                "scheduled HR pull done",
+                extra={
+                    "source": source.name,
+                    "seen": report.seen,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "deactivated": report.deactivated,
+                },
+            )
+    return pulled
+
+
+class PullDue:
+    """Worker job: pull the HR sources that are due (hris_allow_private from the settings)."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.allow_private = settings.hris_allow_private
+        self.transport = transport
+
+    def __call__(self, session: Session) -> int:
+        return pull_due(session, allow_private=self.allow_private, transport=self.transport)

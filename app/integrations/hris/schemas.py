@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.integrations.hris.models import MappingKind, PaginationKind
 
@@ -51,6 +51,10 @@ class UnmappedPublic(BaseModel):
     last_seen_at: datetime
 
 
+MIN_PULL_MINUTES = 5  # an HR system is not polled more often than this
+MAX_PULL_MINUTES = 43200  # 30 days
+
+
 class SourceIn(_Strict):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     secret: str | None = Field(
@@ -87,33 +91,19 @@ class SourceIn(_Strict):
     complete_path: str | None = Field(
         default=None, description="Path of a boolean that says the listing is complete"
     )
+    pull_every_minutes: int | None = Field(
+        default=None,
+        ge=MIN_PULL_MINUTES,
+        le=MAX_PULL_MINUTES,
+        description="The worker pulls the source this often (null: only when asked, by "
+        "POST .../sync or `aidiploma sync hris`); the first pull is due at once",
+    )
 
-
-class SourcePublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    has_secret: bool
-    field_paths: dict[str, Any]
-    event_id_path: str
-    event_type_path: str
-    employee_path: str
-    pull_url: str | None
-    items_path: str
-    pagination: PaginationKind
-    complete_path: str | None
-    last_synced_at: datetime | None
-    version: int
-
-
-class EventAck(BaseModel):
-    event_id: str
-    event_type: str
-    duplicate: bool = Field(description="True when this event id was already processed")
-    status: str = Field(description="created, updated, unchanged or error")
-    employee_number: str | None
-    person_id: uuid.UUID | None
-    unmapped: list[dict[str, str]]
-    problems: list[dict[str, Any]]
+    @model_validator(mode="after")
+    def _schedule_needs_a_url(self) -> SourceIn:
+        if self.pull_every_minutes is not None and not self.pull_url:
+            raise ValueError("pull_every_minutes needs a pull_url to pull from")
+        return self
 
 
 class SyncReport(BaseModel):
@@ -128,3 +118,36 @@ class SyncReport(BaseModel):
     complete: bool
     unmapped: list[dict[str, str]]
     problems: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SourcePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    has_secret: bool
+    field_paths: dict[str, Any]
+    event_id_path: str
+    event_type_path: str
+    employee_path: str
+    pull_url: str | None
+    items_path: str
+    pagination: PaginationKind
+    complete_path: str | None
+    last_synced_at: datetime | None = Field(description="When the last pull succeeded")
+    pull_every_minutes: int | None
+    next_pull_at: datetime | None = Field(description="When the worker pulls next, if scheduled")
+    last_pull_error: str | None = Field(
+        description="Why the last pull failed (it changed nothing); null after a success"
+    )
+    last_pull_report: SyncReport | None = Field(description="What the last successful pull did")
+    version: int
+
+
+class EventAck(BaseModel):
+    event_id: str
+    event_type: str
+    duplicate: bool = Field(description="True when this event id was already processed")
+    status: str = Field(description="created, updated, unchanged or error")
+    employee_number: str | None
+    person_id: uuid.UUID | None
+    unmapped: list[dict[str, str]]
+    problems: list[dict[str, Any]]

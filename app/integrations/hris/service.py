@@ -89,7 +89,7 @@ def list_unmapped(
 SOURCE_FIELDS = (
     "name", "field_paths", "event_id_path", "event_type_path", "employee_path", "pull_url",
     "items_path", "pagination", "cursor_path", "cursor_param", "page_param", "next_link_path",
-    "complete_path",
+    "complete_path", "pull_every_minutes",
 )  # fmt: skip
 
 
@@ -119,6 +119,7 @@ def put_source(session: Session, *, data: SourceIn, allow_private: bool = False)
             ) from exc
     row = session.exec(select(HrisSource).where(HrisSource.name == data.name)).first()
     before = _snapshot(row, SOURCE_FIELDS) if row else None
+    rescheduled = row is None or row.pull_every_minutes != data.pull_every_minutes
     values = data.model_dump()
     if row is None:
         row = HrisSource.model_validate(values)
@@ -127,6 +128,12 @@ def put_source(session: Session, *, data: SourceIn, allow_private: bool = False)
             setattr(row, key, value)
         row.version += 1
         row.updated_at = clock.now()
+    if row.pull_every_minutes is None:
+        row.next_pull_at = None
+    elif rescheduled or row.next_pull_at is None:
+        # A new or changed schedule is due at once: the integrator sees its first pull's
+        # report (or error) on the source within the worker's next minute.
+        row.next_pull_at = clock.now()
     session.add(row)
     session.flush()
     audit.record(
