@@ -1,17 +1,19 @@
 """HR pull sync: page through an HR REST listing, upsert what it lists, and deactivate people
 it no longer lists only when the source says the listing is complete.
 
-The whole run is one unit of work: a failure half-way (after retries) changes nothing,
-so a rerun starts clean. Pages are applied as they arrive, each as one set-based batch.
-A run is started by hand (`aidiploma sync hris`, POST .../sync) or by the worker for the
-sources with a schedule (`pull_due`), which keeps each source's last report or error.
+The whole listing is read first (`fetch`, no transaction open, so on SQLite no write lock
+while the HR system answers), then applied in one unit of work (`apply`: each page as one
+set-based batch). A failure half-way (after retries) changes nothing, so a rerun starts
+clean. A run is started by hand (`aidiploma sync hris`, POST .../sync) or by the worker
+for the sources with a schedule (`pull_due`), which keeps each source's last report or
+error.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +24,7 @@ from sqlmodel import Session, col
 
 from app.core import clock, urls
 from app.core.config import Settings
+from app.core.db import WRITE_INTENT
 from app.integrations.hris import mapping
 from app.integrations.hris.events import get_path, record_from
 from app.integrations.hris.models import HrisSource, PaginationKind
@@ -106,11 +109,29 @@ class _Remote:
         raise SyncFailed(f"Reading {url} failed: {last}.")
 
 
-def run(
-    session: Session, *, source: HrisSource, client: httpx.Client, allow_private: bool = False
-) -> SyncReport:
-    """Pull every page of the source, upsert, and deactivate the missing on a complete
-    listing. `allow_private`: the server's hris_allow_private (internal HR systems)."""
+@dataclass
+class Listing:
+    """An HR source's whole listing as read, before anything is written: its records page by
+    page, the items that could not be read as a record, and whether it says it is complete."""
+
+    pages: int = 0
+    seen: int = 0
+    records: list[list[mapping.HrRecord]] = field(default_factory=list)
+    errors: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = False
+
+
+def detached(source: HrisSource) -> HrisSource:
+    """A copy of the source's settings that belongs to no session: to read its listing with
+    fetch() after the transaction that loaded it has ended."""
+    return HrisSource.model_validate(source.model_dump(warnings=False))
+
+
+def fetch(source: HrisSource, *, client: httpx.Client, allow_private: bool = False) -> Listing:
+    """Read every page of the source's listing. Writes nothing: the caller holds no
+    transaction (on SQLite: no write lock) while the HR system answers. `allow_private`:
+    the server's hris_allow_private (internal HR systems)."""
     if not source.pull_url:
         raise SyncFailed(f"HR source {source.name} has no pull_url.")
     remote = _Remote(
@@ -121,19 +142,13 @@ def run(
     )
     url: str | None = source.pull_url
     params: dict[str, Any] = {}
-    page_number = 1
     if source.pagination == PaginationKind.page:
-        params[source.page_param] = page_number
-    report = SyncReport(
-        source=source.name, pages=0, seen=0, created=0, updated=0, unchanged=0, deactivated=0,
-        errors=0, complete=False, unmapped=[],
-    )  # fmt: skip
-    seen: set[str] = set()
-    unmapped: set[tuple[str, str]] = set()
+        params[source.page_param] = 1
+    listing = Listing()
     body: Any = None
-    while url is not None and report.pages < MAX_PAGES:
+    while url is not None and listing.pages < MAX_PAGES:
         body = remote.fetch(url, params)
-        report.pages += 1
+        listing.pages += 1
         items = get_path(body, source.items_path) or []
         if not isinstance(items, list):
             raise SyncFailed(f"{source.items_path} in the page is not a list.")
@@ -142,27 +157,44 @@ def run(
             try:
                 records.append(record_from(item, source.field_paths))
             except Exception as exc:  # a bad item is reported, the rest goes on
+                listing.errors += 1
+                listing.problems.append(
+                    {"page": listing.pages, "item": position, "message": str(exc)}
+                )
+        listing.records.append(records)
+        listing.seen += len(items)
+        url, params = _next(source, body, url, items, params)
+    listing.complete = bool(source.complete_path and get_path(body, source.complete_path) is True)
+    return listing
+
+
+def apply(session: Session, *, source: HrisSource, listing: Listing) -> SyncReport:
+    """Upsert what the listing holds, page by page as set-based batches, deactivate the
+    people this source keeps that it no longer lists when it says it is complete, and keep
+    the report on the source."""
+    report = SyncReport(
+        source=source.name, pages=listing.pages, seen=listing.seen, created=0, updated=0,
+        unchanged=0, deactivated=0, errors=listing.errors, complete=listing.complete,
+        unmapped=[], problems=list(listing.problems),
+    )  # fmt: skip
+    seen: set[str] = set()
+    unmapped: set[tuple[str, str]] = set()
+    for records in listing.records:
+        if not records:
+            continue
+        applied = mapping.apply_hr_records(
+            session, records=records, source=source.name, partial=True
+        )
+        for outcome in applied.outcomes:
+            seen.add(outcome.employee_number)
+            unmapped.update(outcome.unmapped)
+            if outcome.status == "error":
                 report.errors += 1
                 report.problems.append(
-                    {"page": report.pages, "item": position, "message": str(exc)}
+                    {"employee_number": outcome.employee_number, "problems": outcome.problems}
                 )
-        if records:
-            applied = mapping.apply_hr_records(
-                session, records=records, source=source.name, partial=True
-            )
-            for outcome in applied.outcomes:
-                seen.add(outcome.employee_number)
-                unmapped.update(outcome.unmapped)
-                if outcome.status == "error":
-                    report.errors += 1
-                    report.problems.append(
-                        {"employee_number": outcome.employee_number, "problems": outcome.problems}
-                    )
-                else:
-                    setattr(report, outcome.status, getattr(report, outcome.status) + 1)
-        report.seen += len(items)
-        url, params = _next(source, body, url, items, params)
-    report.complete = bool(source.complete_path and get_path(body, source.complete_path) is True)
+            else:
+                setattr(report, outcome.status, getattr(report, outcome.status) + 1)
     if report.complete and report.errors == 0:
         report.deactivated = _deactivate_missing(session, seen=seen, source=source.name)
     report.unmapped = [{"kind": k, "value": v} for k, v in sorted(unmapped)]
@@ -178,6 +210,15 @@ def run(
     session.add(source)
     session.flush()
     return report
+
+
+def run(
+    session: Session, *, source: HrisSource, client: httpx.Client, allow_private: bool = False
+) -> SyncReport:
+    """Read the source's whole listing, then apply it (see fetch and apply)."""
+    return apply(
+        session, source=source, listing=fetch(source, client=client, allow_private=allow_private)
+    )
 
 
 def _next(
@@ -221,10 +262,12 @@ def pull_due(
 ) -> int:
     """Pull every HR source whose schedule says it is due; returns how many pulls succeeded.
 
-    Each pull runs in its own savepoint: one that fails (the HR system is down, a page is
-    malformed) changes nothing, keeps its error on the source and is tried again after its
-    interval, and does not stop the others. Row locks with SKIP LOCKED let several workers
-    share the sources on PostgreSQL without pulling one twice at the same time.
+    The due sources are claimed first (row locks with SKIP LOCKED, so several workers share
+    them on PostgreSQL) by moving their next_pull_at on, and that is committed: no lock is
+    held while an HR system answers, which on SQLite would keep every other writer waiting.
+    Each listing is then applied in a transaction of its own. A pull that fails (the HR
+    system is down, a page is malformed) changes nothing, keeps its error on the source and
+    waits its interval; it does not stop the others.
     """
     now = clock.now()
     due = list(
@@ -239,27 +282,37 @@ def pull_due(
             .with_for_update(skip_locked=True)
         ).scalars()
     )
+    if not due:
+        return 0
+    for source in due:
+        source.next_pull_at = now + timedelta(minutes=source.pull_every_minutes or 0)
+        session.add(source)
+    claimed = [detached(source) for source in due]
+    session.commit()
     pulled = 0
     with httpx.Client(timeout=TIMEOUT, transport=transport) as client:
-        for source in due:
+        for settings in claimed:
             try:
-                with session.begin_nested():
-                    report = run(session, source=source, client=client, allow_private=allow_private)
+                listing = fetch(settings, client=client, allow_private=allow_private)
+                session.connection(execution_options=WRITE_INTENT)
+                source = session.get(HrisSource, settings.id)
+                report = apply(session, source=source, listing=listing) if source else None
             except Exception as exc:  # kept on the source, tried again after the interval
+                session.rollback()
+                _record_failure(session, source_id=settings.id, error=exc)
                 logger.warning(
                     "scheduled HR pull failed; nothing was changed, tried again next interval",
-                    extra={"source": source.name, "error": str(exc)},
+                    extra={"source": settings.name, "error": str(exc)},
                 )
-                source.last_pull_error = str(exc) or type(exc).__name__
-                source.next_pull_at = now + timedelta(minutes=source.pull_every_minutes or 0)
-                session.add(source)
-                session.flush()
+                continue
+            session.commit()
+            if report is None:  # the source was deleted meanwhile
                 continue
             pulled += 1
             logger.info(
                 "scheduled HR pull done",
                 extra={
-                    "source": source.name,
+                    "source": settings.name,
                     "seen": report.seen,
                     "created": report.created,
                     "updated": report.updated,
@@ -267,6 +320,15 @@ def pull_due(
                 },
             )
     return pulled
+
+
+def _record_failure(session: Session, *, source_id: Any, error: Exception) -> None:
+    session.connection(execution_options=WRITE_INTENT)
+    source = session.get(HrisSource, source_id)
+    if source is not None:
+        source.last_pull_error = str(error) or type(error).__name__
+        session.add(source)
+    session.commit()
 
 
 class PullDue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import httpx
@@ -214,6 +215,49 @@ def test_two_workers_never_pull_one_source_at_once(database, tmp_path):
         with unit_of_work(factory) as session:
             numbers = session.exec(select(Person.employee_number)).all()
             assert sorted(n for n in numbers if n.startswith("W")) == ["W1", "W2"]
+    finally:
+        engine.dispose()
+        drop_database(fresh)
+
+
+def test_no_lock_is_held_while_the_hr_system_answers(database, tmp_path):
+    """While a scheduled pull waits on a slow HR system, another writer commits at once. On
+    SQLite the worker's transaction holds the database's write lock: pulling inside it kept
+    every API write waiting (and failing after busy_timeout) for the whole pull."""
+    fresh = create_database(database.backend, tmp_path)
+    engine = create_db_engine(fresh.url)
+    try:
+        factory = make_session_factory(engine)
+        with unit_of_work(factory) as session:
+            make_org(session)
+            service.put_source(session, data=SourceIn(name="slow", pull_every_minutes=60, **SOURCE))
+        pulling, release = threading.Event(), threading.Event()
+        hr_system = FakeHR([employee("L1")])
+
+        def slow(request: httpx.Request) -> httpx.Response:
+            pulling.set()
+            release.wait(10)
+            return hr_system(request)
+
+        results: list[int] = []
+
+        def worker() -> None:
+            with unit_of_work(factory) as session:
+                results.append(pull.pull_due(session, transport=httpx.MockTransport(slow)))
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            assert pulling.wait(10), "the worker never reached the HR system"
+            started = time.monotonic()
+            with unit_of_work(factory) as session:
+                session.add(Person(employee_number="BY-HAND", given_name="Bo", family_name="Ek"))
+            waited = time.monotonic() - started
+        finally:
+            release.set()
+            thread.join(10)
+        assert waited < 2, f"the write waited {waited:.1f} s for the pull"
+        assert results == [1]
     finally:
         engine.dispose()
         drop_database(fresh)
