@@ -45,6 +45,7 @@ class AppRoute(APIRoute):
         expects_json_body = self.body_field is not None and not isinstance(
             self.body_field.field_info, params.Form
         )
+        locks_late = getattr(self.endpoint, LOCKS_LATE, False)
 
         async def route_handler(request: Request) -> Response:
             if expects_json_body and request.method not in SAFE_METHODS:
@@ -57,7 +58,7 @@ class AppRoute(APIRoute):
             session.info["request_id"] = getattr(request.state, "request_id", None)
             request.state.session = session
             try:
-                if request.method not in SAFE_METHODS:
+                if request.method not in SAFE_METHODS and not locks_late:
                     bind = session.get_bind()
                     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
                         # BEGIN IMMEDIATE waits for the write lock (busy_timeout): in a
@@ -87,6 +88,27 @@ class AppRoute(APIRoute):
 
 
 _COMMITTED_BY_ENDPOINT = "committed_by_endpoint"
+
+
+LOCKS_LATE = "_aidiploma_locks_late"
+
+
+def locks_late(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a write endpoint that first reads from elsewhere for long (an HR system's
+    listing): on SQLite the route does not take the write lock before it (BEGIN
+    IMMEDIATE), which would keep every other writer waiting meanwhile. The endpoint calls
+    `begin_writing(session)` before it writes."""
+    setattr(endpoint, LOCKS_LATE, True)
+    return endpoint
+
+
+def begin_writing(session: Session) -> None:
+    """For a `locks_late` endpoint: end what it read so far (it wrote nothing) and start the
+    transaction that writes, holding SQLite's write lock from its start. Call it from the
+    endpoint's worker thread (a sync endpoint), as it may wait for the lock."""
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options=WRITE_INTENT)
 
 
 def commit_in_endpoint(session: Session) -> None:

@@ -4,6 +4,7 @@ and an on-demand pull sync."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 import httpx
@@ -11,9 +12,9 @@ from fastapi import Depends, Header, Query, Request, Response
 from sqlmodel import Session
 
 from app.auth.dependencies import require
-from app.core.errors import problem_responses
+from app.core.errors import AppError, problem_responses
 from app.core.pagination import Page, PageParams, page_params
-from app.core.routing import api_router, get_session
+from app.core.routing import api_router, begin_writing, get_session, locks_late
 from app.integrations.hris import events, pull, service
 from app.integrations.hris.models import MappingKind
 from app.integrations.hris.schemas import (
@@ -151,6 +152,12 @@ async def receive_event(
     return EventAck.model_validate(ack)
 
 
+def hr_http_client() -> Iterator[httpx.Client]:
+    """The HTTP client a pull reads the HR system with (tests override this dependency)."""
+    with httpx.Client(timeout=pull.TIMEOUT) as client:
+        yield client
+
+
 @router.post(
     "/sources/{name}/sync",
     summary="Pull-sync an HR source now",
@@ -158,16 +165,24 @@ async def receive_event(
     dependencies=WRITE,
     responses=problem_responses(401, 403, 404, 502),
 )
-def sync_source(request: Request, session: SessionDep, name: str) -> SyncReport:
-    """Pull every page of the source's listing and upsert it (as `aidiploma sync hris`)."""
-    from app.core.errors import AppError
-
-    row = service.get_source(session, name=name)
+@locks_late
+def sync_source(
+    request: Request,
+    session: SessionDep,
+    client: Annotated[httpx.Client, Depends(hr_http_client)],
+    name: str,
+) -> SyncReport:
+    """Read the source's whole listing, then upsert it (as `aidiploma sync hris`): the
+    write starts only once the HR system has answered every page."""
+    source = pull.detached(service.get_source(session, name=name))
     allow_private = request.app.state.settings.hris_allow_private
-    with httpx.Client() as client:
-        try:
-            return pull.run(session, source=row, client=client, allow_private=allow_private)
-        except pull.SyncFailed as exc:
-            error = AppError(str(exc), slug="hr-sync-failed", title="HR sync failed")
-            error.status = 502
-            raise error from None
+    try:
+        listing = pull.fetch(source, client=client, allow_private=allow_private)
+    except pull.SyncFailed as exc:
+        error = AppError(
+            f"{exc} Nothing was changed.", slug="hr-sync-failed", title="HR sync failed"
+        )
+        error.status = 502
+        raise error from None
+    begin_writing(session)
+    return pull.apply(session, source=service.get_source(session, name=name), listing=listing)

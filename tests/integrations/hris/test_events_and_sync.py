@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from datetime import datetime
 
 import httpx
 import pytest
-from sqlmodel import select
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
-from app.integrations.hris import mapping, pull, service
+from app.integrations.hris import mapping, pull, router, service
 from app.integrations.hris.schemas import SourceIn
 from app.org.models import Person
+from tests.conftest import app_on_fresh_database
 from tests.factories import auth_headers
 from tests.integrations.hris.factories import PATHS, FakeHR, employee
 from tests.org.factories import make_org
@@ -295,3 +299,100 @@ def test_a_redirect_to_another_host_or_an_internal_address_is_not_followed(
     ):
         pull.run(db, source=source, client=http)
     assert seen == ["https://hr.test/api/employees"]
+
+
+@pytest.fixture
+def hr_system(app):
+    """The HR system POST .../sync reads, served by a FakeHR instead of the network."""
+    fake = FakeHR([employee(f"E{i}") for i in range(5)])
+
+    def client():
+        with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+            yield http
+
+    app.dependency_overrides[router.hr_http_client] = client
+    yield fake
+    app.dependency_overrides.pop(router.hr_http_client)
+
+
+def test_sync_endpoint_pulls_now_and_keeps_the_report_on_the_source(
+    client, db, app, frozen_clock, hr_system
+):
+    make_org(db)
+    _source(db)
+    headers = auth_headers(db, app, "hris:write")
+    response = client.post("/integrations/hris/sources/afas-pull/sync", headers=headers)
+    assert response.status_code == 200, response.text
+    assert (response.json()["created"], response.json()["pages"]) == (5, 3)
+    numbers = db.exec(select(Person.employee_number).where(Person.active.is_(True))).all()
+    assert sorted(n for n in numbers if n.startswith("E")) == [f"E{i}" for i in range(5)]
+    [source] = [
+        s
+        for s in client.get("/integrations/hris/sources", headers=headers).json()
+        if s["name"] == "afas-pull"
+    ]
+    assert source["last_pull_report"]["created"] == 5
+    assert source["last_synced_at"] is not None
+
+
+def test_sync_endpoint_failure_is_502_and_changes_nothing(client, db, app, hr_system):
+    make_org(db)
+    _source(db)
+    hr_system.fail_on_page = 2
+    headers = auth_headers(db, app, "hris:write")
+    response = client.post("/integrations/hris/sources/afas-pull/sync", headers=headers)
+    assert response.status_code == 502, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "Nothing was changed" in response.json()["detail"]
+    assert db.exec(select(Person).where(Person.employee_number.startswith("E"))).all() == []
+    missing = client.post("/integrations/hris/sources/nobody/sync", headers=headers)
+    assert missing.status_code == 404
+
+
+def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_path):
+    """While POST .../sync waits on a slow HR system another write request is answered at
+    once: the endpoint starts writing only after the whole listing was read (on SQLite a
+    write request otherwise holds the database's write lock from its start)."""
+    with app_on_fresh_database(database.backend, tmp_path) as (app, fresh):
+        with Session(fresh.engine) as session:
+            make_org(session)
+            _source(session)
+            headers = auth_headers(session, app, "hris:write")
+            session.commit()
+        pulling, release = threading.Event(), threading.Event()
+        fake = FakeHR([employee("L1"), employee("L2")])
+
+        def slow(request: httpx.Request) -> httpx.Response:
+            pulling.set()
+            release.wait(10)
+            return fake(request)
+
+        def http():
+            with httpx.Client(transport=httpx.MockTransport(slow)) as client:
+                yield client
+
+        app.dependency_overrides[router.hr_http_client] = http
+        with TestClient(app) as client:
+            answers = []
+            thread = threading.Thread(
+                target=lambda: answers.append(
+                    client.post("/integrations/hris/sources/afas-pull/sync", headers=headers)
+                )
+            )
+            thread.start()
+            try:
+                assert pulling.wait(10), "the sync never reached the HR system"
+                started = time.monotonic()
+                mapped = client.put(
+                    "/integrations/hris/mappings",
+                    json={"kind": "role", "source_value": "KCM", "target_key": "kcm"},
+                    headers=headers,
+                )
+                waited = time.monotonic() - started
+            finally:
+                release.set()
+                thread.join(10)
+        assert mapped.status_code == 200, mapped.text
+        assert waited < 2, f"the write waited {waited:.1f} s for the sync"
+        assert answers and answers[0].status_code == 200, answers and answers[0].text
+        assert answers[0].json()["created"] == 2
