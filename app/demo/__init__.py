@@ -23,6 +23,7 @@ from app.core.db import unit_of_work
 from app.demo import (
     certification,
     competencies,
+    hris,
     organisation,
     register,
     reports,
@@ -55,7 +56,8 @@ def load(
         )
         counts: dict[str, int] = {}
         # Order matters: the register links roles, the model's requirements follow the register.
-        for part in (organisation, register, competencies, certification, xapi, rollout, reports):
+        parts = (organisation, register, competencies, certification, xapi, rollout, reports, hris)
+        for part in parts:
             counts.update(part.load(session, language=language))
     credentials = {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes}
     _save_credentials(settings, credentials)
