@@ -142,7 +142,13 @@ def _store_group(
     if len(group) > 1:
         try:
             statements = [s for waiting in group for s in waiting.statements]
-            ids, callbacks = _store(writer, statements, request_id=None)
+            # The entry serves several requests: its request_id stays empty and it names
+            # each request with the number of statements it brought.
+            requests = [
+                {"request_id": waiting.request_id, "statements": len(waiting.statements)}
+                for waiting in group
+            ]
+            ids, callbacks = _store(writer, statements, request_id=None, requests=requests)
         except Exception:
             logger.debug("combined xAPI store failed; storing its requests one by one")
         else:
@@ -169,10 +175,13 @@ def _store(
     statements: list[Any],
     *,
     request_id: str | None,
+    requests: list[dict[str, Any]] | None = None,
 ) -> tuple[list[str], list[AfterCommit]]:
     with transaction(writer.factory) as session:
         session.info["actor"] = writer.client_id
         session.info["request_id"] = request_id
+        if requests is not None:
+            session.info[service.COMBINED_REQUESTS] = requests
         ids = service.store(
             session,
             statements=statements,

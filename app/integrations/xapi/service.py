@@ -46,6 +46,8 @@ from app.integrations.xapi.validation import StatementInvalid, parse_timestamp, 
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
+# session.info key: the requests a combined write serves (xapi/combine.py), for its audit.
+COMBINED_REQUESTS = "xapi_combined_requests"
 # Exceptions to statement immutability, ignored when comparing (Data 2.3.1.b1-b3, s9.b1).
 LRS_SET = ("id", "stored", "authority", "version")
 
@@ -241,7 +243,16 @@ def store(
         entity_type="xapi_batch",
         entity_id=rows[0]["id"],
         action="store",
-        after={"statements": len(rows), "client_id": caller.client_id},
+        after={
+            "statements": len(rows),
+            "client_id": caller.client_id,
+            # Combined requests (combine.py): which request brought how many statements.
+            **(
+                {"requests": session.info[COMBINED_REQUESTS]}
+                if COMBINED_REQUESTS in session.info
+                else {}
+            ),
+        },
     )
     voiding = [r for r in rows if r["verb_id"] == derivation.VOIDED]
     voided_ids = {r["object_statement_id"] for r in voiding}

@@ -34,15 +34,21 @@ def _passed(email: str) -> dict[str, Any]:
     return statement(email, "passed", LMS + "policy-test", result={"score": {"scaled": 0.9}})
 
 
+def _store_entries(engine: sa.Engine) -> list[AuditEvent]:
+    """The xAPI store audit entries, oldest first."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.entity_type == "xapi_batch", AuditEvent.action == "store")
+                .order_by(AuditEvent.seq)  # type: ignore[arg-type]
+            ).all()
+        )
+
+
 def _store_audits(engine: sa.Engine) -> list[int]:
     """The statement counts of the xAPI store audit entries, oldest first."""
-    with Session(engine) as session:
-        entries = session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.entity_type == "xapi_batch", AuditEvent.action == "store")
-            .order_by(AuditEvent.seq)  # type: ignore[arg-type]
-        ).all()
-        return [e.after["statements"] for e in entries]
+    return [e.after["statements"] for e in _store_entries(engine)]
 
 
 def _post_in_threads(
@@ -105,6 +111,17 @@ def test_requests_arriving_during_a_write_share_the_next_transaction(database, t
         assert responses[3].json() == [s["id"] for s in pair]
         # The first alone, the three that arrived while it waited in one transaction.
         assert _store_audits(lms["engine"])[len(before) :] == [1, 4]
+        # The combined entry names each request it served, with its number of statements.
+        alone, combined = _store_entries(lms["engine"])[len(before) :]
+        assert alone.request_id == responses[0].headers["x-request-id"]
+        assert "requests" not in alone.after
+        assert combined.request_id is None
+        assert sorted((r["request_id"], r["statements"]) for r in combined.after["requests"]) == (
+            sorted(
+                (r.headers["x-request-id"], len(body))
+                for r, body in zip(responses[1:], [[single[0]], [single[1]], pair], strict=True)
+            )
+        )
         with Session(lms["engine"]) as session:
             stored = session.exec(
                 select(XapiStatement.id).where(
