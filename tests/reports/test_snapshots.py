@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app.certification.models import PersonStatus
 from app.cli import main
+from app.core.audit import AuditEvent
 from app.core.outbox import OutboxEvent
 from app.reports import schedules, snapshots
 from app.reports.models import (
@@ -351,6 +352,13 @@ def test_a_schedule_that_cannot_publish_does_not_stop_the_others(client, db, org
         .where(ReportSchedule.id == uuid.UUID(team["id"]))
         .values(filters={"org_unit_id": gone})
     )
+    # The board's edition is due first (a day overdue), so it is published before the
+    # broken schedule's savepoint fails in the same transaction.
+    db.execute(
+        sa.update(ReportSchedule)
+        .where(ReportSchedule.id == uuid.UUID(board["id"]))
+        .values(next_due_date=date(2026, 5, 31))
+    )
     assert schedules.publish_due(db, min_group_size=5) == 1
     db.commit()
     [edition] = db.execute(sa.select(ReportEdition)).scalars().all()
@@ -362,6 +370,17 @@ def test_a_schedule_that_cannot_publish_does_not_stop_the_others(client, db, org
         .all()
     )
     assert [event["edition_id"] for event in published] == [str(edition.id)]
+    # And so is its audit entry.
+    audited = (
+        db.execute(
+            sa.select(AuditEvent.entity_id).where(
+                AuditEvent.entity_type == "report_edition", AuditEvent.action == "publish"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert audited == [str(edition.id)]
     broken = client.get(f"/reports/schedules/{team['id']}", headers=read).json()
     assert broken["next_due_date"] == "2026-06-01" and broken["last_published_date"] is None
 
