@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.certification import jobs as certification_jobs
 from app.certification import queue as evaluation_queue
@@ -180,19 +180,19 @@ class BacklogCollector:
         try:
             with self.session_factory()() as session:
                 for state, count in session.execute(
-                    sa.select(WebhookDelivery.state, sa.func.count()).group_by(
-                        WebhookDelivery.state
+                    sa.select(col(WebhookDelivery.state), sa.func.count()).group_by(
+                        col(WebhookDelivery.state)
                     )
                 ):
                     deliveries.add_metric([str(state)], count)
                 remaining = 0
                 for state, count, total, processed in session.execute(
                     sa.select(
-                        EvaluationJob.state,
+                        col(EvaluationJob.state),
                         sa.func.count(),
                         sa.func.sum(EvaluationJob.total),
                         sa.func.sum(EvaluationJob.processed),
-                    ).group_by(EvaluationJob.state)
+                    ).group_by(col(EvaluationJob.state))
                 ):
                     jobs.add_metric([str(state)], count)
                     if str(state) in ("queued", "running"):

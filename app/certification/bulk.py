@@ -25,7 +25,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.certification import rules, service
 from app.certification.models import (
@@ -197,9 +197,9 @@ def best_evidence(
     best = (
         _satisfying(
             sa.select(
-                Evidence.person_id,
+                col(Evidence.person_id),
                 req.c.grp,
-                Evidence.competency_key,
+                col(Evidence.competency_key),
                 sa.func.max(Evidence.occurred_at).label("satisfied_at"),
             ),
             req,
@@ -207,7 +207,7 @@ def best_evidence(
             person_ids=person_ids,
             dialect=dialect,
         )
-        .group_by(Evidence.person_id, req.c.grp, Evidence.competency_key)
+        .group_by(col(Evidence.person_id), req.c.grp, col(Evidence.competency_key))
         .subquery("best")
     )
     return best
@@ -281,11 +281,11 @@ def evidence_behind(
     )
     people = sorted({person_id for person_id, _, _ in awards})
     freshest = sa.func.row_number().over(
-        partition_by=(Evidence.person_id, req.c.grp, Evidence.competency_key),
-        order_by=(Evidence.occurred_at.desc(), Evidence.id.desc()),
+        partition_by=(col(Evidence.person_id), req.c.grp, col(Evidence.competency_key)),
+        order_by=(col(Evidence.occurred_at).desc(), col(Evidence.id).desc()),
     )
     ranked = _satisfying(
-        sa.select(Evidence.person_id, req.c.grp, Evidence.id, freshest.label("rank")),
+        sa.select(col(Evidence.person_id), req.c.grp, col(Evidence.id), freshest.label("rank")),
         req,
         now=now,
         person_ids=people,
@@ -418,12 +418,14 @@ def refresher_completions(
         dialect=_dialect(session),
     )
     window = sa.select(
-        Certification.person_id, Certification.tier_key, Certification.window_opens_on
+        col(Certification.person_id),
+        col(Certification.tier_key),
+        col(Certification.window_opens_on),
     ).where(
-        Certification.state == CertificationState.active,
-        Certification.tier_key.in_(list(ctx.refresher_requirements)),  # type: ignore[attr-defined]
-        Certification.window_opens_on <= today,
-        Certification.grace_until >= today,
+        col(Certification.state) == CertificationState.active,
+        col(Certification.tier_key).in_(list(ctx.refresher_requirements)),
+        col(Certification.window_opens_on) <= today,
+        col(Certification.grace_until) >= today,
     )
     if person_ids is not None:
         window = window.where(
@@ -481,8 +483,8 @@ def _required_by_person(
     required: dict[uuid.UUID, tuple[str | None, date | None]] = {}
     tier_by_rank = {rank: key for key, rank in ctx.tier_rank.items()}
     current_role = sa.and_(
-        Person.active.is_(True),  # type: ignore[attr-defined]
-        sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
+        col(Person.active).is_(True),
+        sa.or_(col(PersonRole.end_date).is_(None), col(PersonRole.end_date) >= today),
     )
     if person_ids is not None:
         current_role = sa.and_(
@@ -500,12 +502,12 @@ def _required_by_person(
         )
         ranked = (
             sa.select(
-                PersonRole.person_id,
-                PersonRole.role_id,
+                col(PersonRole.person_id),
+                col(PersonRole.role_id),
                 role_rank.c.tier_rank,
-                PersonRole.start_date,
+                col(PersonRole.start_date),
             )
-            .join(Person, Person.id == PersonRole.person_id)
+            .join(Person, col(Person.id) == col(PersonRole.person_id))
             .join(role_rank, role_rank.c.role_id == PersonRole.role_id)
             .where(current_role)
             .cte("ranked")
@@ -522,7 +524,7 @@ def _required_by_person(
                 top.c.tier_rank,
                 ranked.c.role_id,
                 ranked.c.start_date,
-                Person.employment_start_date,
+                col(Person.employment_start_date),
             )
             .join(
                 ranked,
@@ -530,7 +532,7 @@ def _required_by_person(
                     ranked.c.person_id == top.c.person_id, ranked.c.tier_rank == top.c.tier_rank
                 ),
             )
-            .join(Person, Person.id == top.c.person_id)
+            .join(Person, col(Person.id) == top.c.person_id)
         )
         for person_id, rank, role_id, start_date, employment_start in session.execute(
             statement
@@ -547,9 +549,9 @@ def _required_by_person(
     if extras_of_role:
         extra_roles = [uuid.UUID(role_id) for role_id in extras_of_role]
         statement = (
-            sa.select(PersonRole.person_id, PersonRole.role_id)
-            .join(Person, Person.id == PersonRole.person_id)
-            .where(current_role, PersonRole.role_id.in_(extra_roles))  # type: ignore[attr-defined]
+            sa.select(col(PersonRole.person_id), col(PersonRole.role_id))
+            .join(Person, col(Person.id) == col(PersonRole.person_id))
+            .where(current_role, col(PersonRole.role_id).in_(extra_roles))
         )
         for person_id, role_id in session.execute(statement).all():
             roles_of[person_id].append(role_id)
@@ -605,9 +607,9 @@ def lock_people(session: Session, person_ids: Sequence[uuid.UUID]) -> list[Any] 
         return None
     return list(
         session.execute(
-            sa.select(Person.id, Person.employee_number, Person.active)
+            sa.select(col(Person.id), col(Person.employee_number), col(Person.active))
             .where(one_of(Person.id, sorted(set(person_ids)), dialect="postgresql"))
-            .order_by(Person.id)
+            .order_by(col(Person.id))
             .with_for_update(key_share=True)
         ).all()
     )
@@ -631,7 +633,7 @@ def evaluate_everyone(
         session, ctx=ctx, today=today, now=now, person_ids=person_ids
     )
     if locked is None:
-        people_query = sa.select(Person.id, Person.employee_number, Person.active)
+        people_query = sa.select(col(Person.id), col(Person.employee_number), col(Person.active))
         if person_ids is not None:
             people_query = people_query.where(
                 one_of(Person.id, person_ids, dialect=_dialect(session))
@@ -757,15 +759,15 @@ def _certifications_by_person(
     session: Session, person_ids: Sequence[uuid.UUID] | None
 ) -> dict[uuid.UUID, list[_CertView]]:
     statement = sa.select(
-        Certification.person_id,
-        Certification.id,
-        Certification.tier_key,
-        Certification.tier_rank,
-        Certification.state,
-        Certification.valid_until,
-        Certification.window_opens_on,
-        Certification.grace_until,
-    ).where(Certification.state.in_(_HELD_STATES))  # type: ignore[attr-defined]
+        col(Certification.person_id),
+        col(Certification.id),
+        col(Certification.tier_key),
+        col(Certification.tier_rank),
+        col(Certification.state),
+        col(Certification.valid_until),
+        col(Certification.window_opens_on),
+        col(Certification.grace_until),
+    ).where(col(Certification.state).in_(_HELD_STATES))
     if person_ids is not None:
         statement = statement.where(
             one_of(Certification.person_id, person_ids, dialect=_dialect(session))
@@ -785,12 +787,12 @@ def _revocations(
 ) -> dict[uuid.UUID, dict[str, datetime]]:
     statement = (
         sa.select(
-            Certification.person_id,
-            Certification.tier_key,
+            col(Certification.person_id),
+            col(Certification.tier_key),
             sa.func.max(Certification.state_changed_at),
         )
-        .where(Certification.state == CertificationState.revoked)
-        .group_by(Certification.person_id, Certification.tier_key)
+        .where(col(Certification.state) == CertificationState.revoked)
+        .group_by(col(Certification.person_id), col(Certification.tier_key))
     )
     if person_ids is not None:
         statement = statement.where(
@@ -802,7 +804,7 @@ def _revocations(
     return revoked
 
 
-def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> list[Any]:
+def _statuses(session: Session, person_ids: Sequence[uuid.UUID] | None) -> Sequence[Any]:
     # Plain rows, not ORM objects: they are updated in bulk below, which would leave
     # loaded objects stale in this session.
     statement = sa.select(*PersonStatus.__table__.columns)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.certification import bulk, service
 from app.certification.models import (
@@ -60,8 +60,11 @@ def request_evaluation_unless_recent(
     """Queue a job for everyone unless one with this reason was queued recently (several
     workers each run the schedule; one job is enough)."""
     recent = session.execute(
-        sa.select(EvaluationJob.id)
-        .where(EvaluationJob.reason == reason, EvaluationJob.created_at > clock.now() - within)
+        sa.select(col(EvaluationJob.id))
+        .where(
+            col(EvaluationJob.reason) == reason,
+            col(EvaluationJob.created_at) > clock.now() - within,
+        )
         .limit(1)
     ).first()
     if recent:
@@ -77,22 +80,22 @@ def get_job(session: Session, *, job_id: uuid.UUID) -> EvaluationJob:
 
 
 def _scope_query(session: Session, scope: dict[str, Any]) -> sa.Select[Any]:
-    query = sa.select(Person.id)
+    query = sa.select(col(Person.id))
     if scope.get("org_unit_id"):
         units = org_service.descendant_org_unit_ids(
             session, org_unit_id=uuid.UUID(str(scope["org_unit_id"]))
         )
-        query = query.where(Person.org_unit_id.in_(units))  # type: ignore[union-attr]
+        query = query.where(col(Person.org_unit_id).in_(units))
     if scope.get("role_id"):
         query = query.where(
-            Person.id.in_(  # type: ignore[attr-defined]
-                sa.select(PersonRole.person_id).where(
-                    PersonRole.role_id == uuid.UUID(str(scope["role_id"]))
+            col(Person.id).in_(
+                sa.select(col(PersonRole.person_id)).where(
+                    col(PersonRole.role_id) == uuid.UUID(str(scope["role_id"]))
                 )
             )
         )
     if scope.get("person_ids"):
-        query = query.where(Person.id.in_([uuid.UUID(str(p)) for p in scope["person_ids"]]))  # type: ignore[attr-defined]
+        query = query.where(col(Person.id).in_([uuid.UUID(str(p)) for p in scope["person_ids"]]))
     return query
 
 
@@ -118,9 +121,9 @@ def work_on_next_job(session: Session) -> EvaluationJob | None:
         job.state, job.finished_at, job.error = JobState.failed, now, "no published model"
         session.add(job)
         return job
-    query = _scope_query(session, job.scope).order_by(Person.id).limit(CHUNK_SIZE)
+    query = _scope_query(session, job.scope).order_by(col(Person.id)).limit(CHUNK_SIZE)
     if job.last_person_id is not None:
-        query = query.where(Person.id > job.last_person_id)
+        query = query.where(col(Person.id) > job.last_person_id)
     person_ids = list(session.scalars(query))
     if person_ids:
         result = bulk.evaluate_everyone(
@@ -159,19 +162,19 @@ def reconcile(session: Session) -> dict[str, int]:
         return {"queued": 0, "evaluated": 0}
     queued = 0
     outdated = session.execute(
-        sa.select(PersonStatus.person_id)
+        sa.select(col(PersonStatus.person_id))
         .where(
             sa.or_(
-                PersonStatus.model_version_id.is_(None),  # type: ignore[union-attr]
-                PersonStatus.model_version_id != ctx.version.id,
+                col(PersonStatus.model_version_id).is_(None),
+                col(PersonStatus.model_version_id) != ctx.version.id,
             )
         )
         .limit(1)
     ).first()
     pending = session.execute(
-        sa.select(EvaluationJob.id)
-        .where(EvaluationJob.state.in_([JobState.queued, JobState.running]))
-        .limit(1)  # type: ignore[attr-defined]
+        sa.select(col(EvaluationJob.id))
+        .where(col(EvaluationJob.state).in_([JobState.queued, JobState.running]))
+        .limit(1)
     ).first()
     if outdated and not pending:
         request_evaluation(
@@ -183,12 +186,12 @@ def reconcile(session: Session) -> dict[str, int]:
         queued = 1
     changed = list(
         session.scalars(
-            sa.select(Person.id)
-            .outerjoin(PersonStatus, PersonStatus.person_id == Person.id)
+            sa.select(col(Person.id))
+            .outerjoin(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
             .where(
                 sa.or_(
-                    sa.and_(PersonStatus.person_id.is_(None), Person.active.is_(True)),  # type: ignore[union-attr, attr-defined]
-                    Person.updated_at > PersonStatus.evaluated_at,
+                    sa.and_(col(PersonStatus.person_id).is_(None), col(Person.active).is_(True)),
+                    col(Person.updated_at) > col(PersonStatus.evaluated_at),
                 )
             )
             .limit(CHANGED_PEOPLE_PER_TICK)
@@ -214,15 +217,15 @@ def emit_expiry_events(session: Session) -> dict[str, int]:
         (CertificationEventKind.expiring, Certification.window_opens_on <= today),
         (CertificationEventKind.expired, Certification.grace_until < today),
     ):
-        already = sa.select(CertificationEvent.certification_id).where(
-            CertificationEvent.kind == kind.value
+        already = sa.select(col(CertificationEvent.certification_id)).where(
+            col(CertificationEvent.kind) == kind.value
         )
         rows = session.exec(
             select(Certification).where(
                 Certification.state == CertificationState.active,
                 condition,
-                Certification.id.not_in(already),
-            )  # type: ignore[attr-defined]
+                col(Certification.id).not_in(already),
+            )
         ).all()
         for certification in rows:
             session.add(

@@ -293,7 +293,7 @@ def _current_roles(session: Session, person_id: uuid.UUID, today: date) -> list[
         session.exec(
             select(PersonRole).where(
                 PersonRole.person_id == person_id,
-                sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
+                sa.or_(col(PersonRole.end_date).is_(None), col(PersonRole.end_date) >= today),
             )
         ).all()
     )
@@ -1179,9 +1179,9 @@ def changes(
             select(outbox.OutboxEvent)
             .where(
                 outbox.OutboxEvent.seq > after_seq,
-                outbox.OutboxEvent.event_type.in_(CHANGE_EVENT_TYPES),
-            )  # type: ignore[attr-defined]
-            .order_by(outbox.OutboxEvent.seq)  # type: ignore[arg-type]
+                col(outbox.OutboxEvent.event_type).in_(CHANGE_EVENT_TYPES),
+            )
+            .order_by(col(outbox.OutboxEvent.seq))
             .limit(limit)
         ).all()
     )

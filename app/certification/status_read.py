@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.auth.models import ApiClient
 from app.certification.models import PersonStatus
@@ -52,31 +53,31 @@ class StatusReader:
         self.dialect = dialect
         self.sqlite = dialect.name == "sqlite"
         client_active = (
-            sa.select(ApiClient.active)
-            .where(ApiClient.client_id == sa.bindparam("client_id"))
+            sa.select(col(ApiClient.active))
+            .where(col(ApiClient.client_id) == sa.bindparam("client_id"))
             .scalar_subquery()
         )
         base = (
             sa.select(
-                Person.id.label("person_id"),  # type: ignore[attr-defined]
-                Person.employee_number,
+                col(Person.id).label("person_id"),
+                col(Person.employee_number),
                 *[getattr(PersonStatus, name) for name in _STATUS_COLUMNS],
                 client_active.label("client_active"),
             )
             .select_from(Person)
-            .outerjoin(PersonStatus, PersonStatus.person_id == Person.id)
+            .outerjoin(PersonStatus, col(PersonStatus.person_id) == col(Person.id))
         )
         self._statements = {
             kind: self._compile(base.where(column == sa.bindparam("value")))
             for kind, column in (
-                ("employee", Person.employee_number),
-                ("email", Person.email),
-                ("id", Person.id),
+                ("employee", col(Person.employee_number)),
+                ("email", col(Person.email)),
+                ("id", col(Person.id)),
             )
         }
         self._client_only = self._compile(
-            sa.select(ApiClient.active.label("client_active")).where(  # type: ignore[attr-defined]
-                ApiClient.client_id == sa.bindparam("client_id")
+            sa.select(col(ApiClient.active).label("client_active")).where(
+                col(ApiClient.client_id) == sa.bindparam("client_id")
             )
         )
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.core import clock, outbox
 from app.core.db import PortableJSON, UTCDateTime, insert_rows
@@ -118,7 +118,9 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 _LAST_ENTRY = (
-    sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
+    sa.select(col(AuditEvent.seq), col(AuditEvent.hash))
+    .order_by(col(AuditEvent.seq).desc())
+    .limit(1)
 )
 # The lock and the chain's head in one round trip on PostgreSQL. Without parameters psycopg
 # sends this as one simple-protocol query; its statements run one after the other, and under
@@ -237,8 +239,8 @@ def _iterate(session: Session, batch_size: int) -> Iterator[AuditEvent]:
         batch = session.exec(
             select(AuditEvent)
             .where(AuditEvent.seq > after)
-            .order_by(AuditEvent.seq)
-            .limit(batch_size)  # type: ignore[arg-type]
+            .order_by(col(AuditEvent.seq))
+            .limit(batch_size)
         ).all()
         if not batch:
             return

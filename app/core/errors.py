@@ -8,6 +8,7 @@ framework errors (404/405 from routing, validation) and unexpected exceptions to
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -167,7 +168,7 @@ def problem_response(
     title: str | None = None,
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """Build an application/problem+json response."""

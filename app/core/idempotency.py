@@ -14,7 +14,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Header, Request, Response
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.core import clock
 from app.core.db import UTCDateTime
@@ -98,9 +98,9 @@ async def idempotency_key(
     # A key past retention is free again, even before the worker's purge has run.
     session.execute(
         sa.delete(IdempotencyRecord).where(
-            IdempotencyRecord.client_id == client_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at <= clock.now() - RETENTION,
+            col(IdempotencyRecord.client_id) == client_id,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.created_at) <= clock.now() - RETENTION,
         )
     )
     record = session.exec(
@@ -138,6 +138,8 @@ async def replay_handler(_request: Request, exc: Exception) -> Response:
 def purge_expired(session: Session) -> int:
     """Delete records past retention (a worker job); returns how many."""
     result = session.execute(
-        sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= clock.now() - RETENTION)
+        sa.delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.created_at) <= clock.now() - RETENTION
+        )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ would have been. Then everyone is evaluated today.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -191,7 +191,7 @@ def _refresher_of(
 
 
 def _lifecycle_examples(
-    session: Session, ctx: service.ModelContext, people: list[Person], language: str
+    session: Session, ctx: service.ModelContext, people: Sequence[Person], language: str
 ) -> dict[str, int]:
     """A revoked and a suspended diploma, and two awards on alternative evidence."""
     nl = language == "nl"

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.competencies.schemas import VersionContent
 from app.core import audit, clock
@@ -251,7 +251,9 @@ def for_person(session: Session, *, person_id: uuid.UUID) -> list[Evidence]:
     """All evidence of one person, void included, oldest first."""
     return list(
         session.exec(
-            select(Evidence).where(Evidence.person_id == person_id).order_by(Evidence.occurred_at)
+            select(Evidence)
+            .where(Evidence.person_id == person_id)
+            .order_by(col(Evidence.occurred_at))
         ).all()
     )
 

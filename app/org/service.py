@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.core import audit, clock
 from app.core.errors import Conflict, NotFound, Unprocessable
@@ -446,15 +446,15 @@ def person_views(session: Session, people: Sequence[Person]) -> list[PersonPubli
     for chunk in upsert._chunks(ids):
         rows = session.execute(
             sa.select(
-                PersonRole.person_id,
-                PersonRole.role_id,
-                Role.key,
-                PersonRole.start_date,
-                PersonRole.end_date,
+                col(PersonRole.person_id),
+                col(PersonRole.role_id),
+                col(Role.key),
+                col(PersonRole.start_date),
+                col(PersonRole.end_date),
             )
-            .join(Role, Role.id == PersonRole.role_id)  # type: ignore[arg-type]
-            .where(PersonRole.person_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(PersonRole.start_date, Role.key)
+            .join(Role, col(Role.id) == col(PersonRole.role_id))
+            .where(col(PersonRole.person_id).in_(chunk))
+            .order_by(col(PersonRole.start_date), col(Role.key))
         )
         for person_id, role_id, key, start, end in rows:
             roles.setdefault(person_id, []).append(
@@ -491,9 +491,9 @@ def list_people(
         today = clock.now().date()
         statement = statement.where(
             sa.exists().where(
-                PersonRole.person_id == Person.id,
-                PersonRole.role_id == role_id,
-                sa.or_(PersonRole.end_date.is_(None), PersonRole.end_date >= today),  # type: ignore[union-attr, operator]
+                col(PersonRole.person_id) == col(Person.id),
+                col(PersonRole.role_id) == role_id,
+                sa.or_(col(PersonRole.end_date).is_(None), col(PersonRole.end_date) >= today),
             )
         )
     if location_id is not None:

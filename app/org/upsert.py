@@ -137,7 +137,7 @@ def _validate(model: type[BaseModel], raws: Sequence[Any], key_field: str) -> li
 
 
 def _classify(
-    records: list[_Record], existing: Mapping[Any, Mapping[str, Any]], key_field: str, mode: Mode
+    records: list[_Record], existing: Mapping[Any, Mapping[Any, Any]], key_field: str, mode: Mode
 ) -> None:
     for record in records:
         if record.key is None:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import clock
 from app.core.db import one_of
@@ -91,7 +91,7 @@ class ApplyReport:
 def _rules(session: Session) -> dict[tuple[str, str], str]:
     # The rule table is small (one row per HR code): read it whole.
     rows = session.execute(
-        sa.select(HrisMapping.kind, HrisMapping.source_value, HrisMapping.target_key)
+        sa.select(col(HrisMapping.kind), col(HrisMapping.source_value), col(HrisMapping.target_key))
     )
     return {(str(kind), value): target for kind, value, target in rows}
 
@@ -109,7 +109,9 @@ def _job_codes(session: Session, codes: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in upsert._chunks(wanted):
         rows = session.execute(
-            sa.select(Role.external_job_code, Role.key).where(Role.external_job_code.in_(chunk))  # type: ignore[union-attr]
+            sa.select(col(Role.external_job_code), col(Role.key)).where(
+                col(Role.external_job_code).in_(chunk)
+            )
         )
         found.update({code: key for code, key in rows})
     return found
@@ -256,7 +258,7 @@ def _claim(session: Session, person_ids: list[uuid.UUID], source: str | None) ->
             sa.update(Person)
             .where(
                 one_of(Person.id, person_ids[chunk : chunk + 5000], dialect=dialect),
-                sa.or_(Person.hr_source.is_(None), Person.hr_source != source),  # type: ignore[union-attr]
+                sa.or_(col(Person.hr_source).is_(None), col(Person.hr_source) != source),
             )
             .values(hr_source=source)
         )
@@ -336,7 +338,7 @@ def _manager_numbers(session: Session, refs: set[str]) -> dict[str, str]:
             continue
     for chunk in upsert._chunks(ids):
         for person_id, number in session.execute(
-            sa.select(Person.id, Person.employee_number).where(Person.id.in_(chunk))  # type: ignore[attr-defined]
+            sa.select(col(Person.id), col(Person.employee_number)).where(col(Person.id).in_(chunk))
         ):
             found[str(person_id)] = number
     return found

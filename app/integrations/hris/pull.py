@@ -244,9 +244,9 @@ def _deactivate_missing(session: Session, *, seen: set[str], source: str) -> int
     deactivated (never deleted). People it does not keep (entered by hand, provisioned by
     SCIM, kept by another HR source) are not its to deactivate."""
     active = session.execute(
-        sa.select(Person.employee_number).where(
-            Person.active.is_(True),  # type: ignore[attr-defined]
-            Person.hr_source == source,
+        sa.select(col(Person.employee_number)).where(
+            col(Person.active).is_(True),
+            col(Person.hr_source) == source,
         )
     ).scalars()
     missing = sorted(set(active) - seen)

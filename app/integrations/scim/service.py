@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import audit, clock
 from app.integrations.hris import mapping
@@ -197,9 +197,9 @@ def _write(
 
 
 def _unique(session: Session, column: Any, value: str, current: ScimUser | None, what: str) -> None:
-    statement = sa.select(ScimUser.id).where(column == value)
+    statement = sa.select(col(ScimUser.id)).where(column == value)
     if current is not None:
-        statement = statement.where(ScimUser.id != current.id)
+        statement = statement.where(col(ScimUser.id) != current.id)
     if session.execute(statement).first() is not None:
         raise ScimError(409, f"A User with this {what} exists.", "uniqueness")
 
