@@ -186,7 +186,7 @@ def create_app(
     app.state.metrics_registry = registry
     from app.worker import BacklogCollector  # composition root; imported late on purpose
 
-    registry.register(BacklogCollector(lambda: app.state.session_factory))  # type: ignore[arg-type]
+    registry.register(BacklogCollector(lambda: app.state.session_factory))
     app.state.status_reader = StatusReader(engine.dialect)
     app.state.xapi_statement_reader = StatementReader(engine.dialect)
     if engine.dialect.name != "sqlite":

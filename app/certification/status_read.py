@@ -160,7 +160,7 @@ def _document(values: dict[str, Any], today: date) -> dict[str, Any]:
             "any_progress": bool(values["any_progress"]),
         }
     )
-    derived = derive(status, today)  # type: ignore[arg-type]
+    derived = derive(status, today)
     evaluated_at = values["evaluated_at"]
     return {
         "person_id": str(values["person_id"]),

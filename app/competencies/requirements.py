@@ -87,7 +87,7 @@ def _explicit(
     ).all()
     by_role = {r.role_id: r for r in rows if r.role_id}
     by_family = {r.job_family_id: r for r in rows if r.job_family_id}
-    return by_role, by_family  # type: ignore[return-value]
+    return by_role, by_family
 
 
 def _extras(session: Session, *, version_id: uuid.UUID) -> list[RoleCompetencyRequirement]:
@@ -265,7 +265,7 @@ def matrix(
     assert model is not None
     ctx = _context(session, version)
     roles = session.exec(
-        select(Role).where(Role.active == True).order_by(Role.key)  # type: ignore[arg-type]  # noqa: E712
+        select(Role).where(Role.active == True).order_by(Role.key)  # noqa: E712
     ).all()
     rows = []
     for role in roles:
@@ -399,6 +399,6 @@ def match_activity(
         session.exec(
             select(ActivityMapping)
             .where(ActivityMapping.version_id == version_id, sa.or_(exact_hit, prefix_hit))
-            .order_by(ActivityMapping.competency_key, ActivityMapping.activity_id)  # type: ignore[arg-type]
+            .order_by(ActivityMapping.competency_key, ActivityMapping.activity_id)
         ).all()
     )

@@ -189,7 +189,7 @@ def _create_model(
 def list_models(session: Session, *, page: PageParams) -> tuple[list[CompetencyModel], str | None]:
     return paginate(
         session,
-        select(CompetencyModel),  # type: ignore[arg-type]
+        select(CompetencyModel),
         id_column=CompetencyModel.id,
         params=page,
         updated_at_column=CompetencyModel.updated_at,
@@ -530,7 +530,7 @@ def version_content(session: Session, *, version: CompetencyModelVersion) -> Ver
                 recertification_window_days=t.recertification_window_days,
                 grace_period_days=t.grace_period_days,
                 due_days=t.due_days,
-                renewal_basis=t.renewal_basis,  # type: ignore[arg-type]
+                renewal_basis=t.renewal_basis,
                 renewal_fixed_date=t.renewal_fixed_date,
                 requirements=requirements.get((t.key, "full"), []),
                 refresher_requirements=requirements.get((t.key, "refresher"), []),
@@ -636,11 +636,11 @@ def _write_content(
     """Insert a version's rows after checking every reference; a bad one is a 422."""
     role_ids = _ids_by_key(
         session, Role, {r.role for r in content.role_tiers + content.role_competencies if r.role}
-    )  # type: ignore[operator]
+    )
     family_ids = _ids_by_key(
         session,
         JobFamily,
-        {r.job_family for r in content.role_tiers + content.role_competencies if r.job_family},  # type: ignore[operator]
+        {r.job_family for r in content.role_tiers + content.role_competencies if r.job_family},
     )
     problems = content_problems(content, role_keys=set(role_ids), job_family_keys=set(family_ids))
     if problems:

@@ -282,6 +282,6 @@ def list_events(
         session,
         statement,
         id_column=AuditEvent.seq,
-        params=page,  # type: ignore[arg-type]
+        params=page,
         updated_at_column=AuditEvent.occurred_at,
     )

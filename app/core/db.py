@@ -60,7 +60,7 @@ PortableJSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
 def utc_field(**kwargs: Any) -> Any:
     """A UTCDateTime column field."""
-    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=UTCDateTime, **kwargs)
 
 
 class TimestampedTable(SQLModel):

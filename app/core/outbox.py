@@ -60,7 +60,7 @@ def write_pending(session: OrmSession, connection: sa.Connection) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return
-    last = connection.execute(sa.select(sa.func.max(OutboxEvent.seq))).scalar()  # type: ignore[arg-type]
+    last = connection.execute(sa.select(sa.func.max(OutboxEvent.seq))).scalar()
     seq = int(last or 0)
     rows = []
     for event in pending:

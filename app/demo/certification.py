@@ -54,7 +54,7 @@ def load(session: Session, *, language: str) -> dict[str, int]:
     now = clock.now()
     people = session.exec(
         select(Person).where(Person.active).order_by(Person.employee_number)
-    ).all()  # type: ignore[arg-type]
+    ).all()
     assessors = [p for p in people if p.manager_id is None] or list(people[:1])
     counts = {"demo_evidence": 0}
     for person in people:

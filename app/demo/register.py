@@ -338,8 +338,8 @@ def load(session: Session, *, language: str) -> dict[str, int]:
             data=ProcessCreate(
                 name=name_nl if lang == 0 else name_en,
                 owner_org_unit_id=units[owner].id,
-                impact_level=impact,  # type: ignore[arg-type]
-                impact_types=types,  # type: ignore[arg-type]
+                impact_level=impact,
+                impact_types=types,
                 risk_register_ref=ref,
                 ai_system_ids=[systems[k].id for k in system_keys],
             ),
@@ -351,8 +351,8 @@ def load(session: Session, *, language: str) -> dict[str, int]:
                 data=RoleLinkCreate(
                     role_id=roles[role_key].id,
                     process_id=process.id,
-                    involvement=involvement,  # type: ignore[arg-type]
-                    state="planned" if planned else "current",  # type: ignore[arg-type]
+                    involvement=involvement,
+                    state="planned" if planned else "current",
                     planned_from_date=planned,
                 ),
             )
@@ -362,7 +362,7 @@ def load(session: Session, *, language: str) -> dict[str, int]:
         session,
         role_id=roles["medewerker-burgerzaken"].id,
         data=RiskOverrideCreate(
-            risk_class="minimal",  # type: ignore[arg-type]
+            risk_class="minimal",
             reason=(
                 "Ziet alleen de FAQ-antwoorden van de chatbot; geen AI in de beoordeling."
                 if lang == 0
@@ -379,7 +379,7 @@ def load(session: Session, *, language: str) -> dict[str, int]:
             "Klantvragen beantwoorden",
             "klantcontactmedewerker",
             IntakeTriage(
-                decision="existing_system",  # type: ignore[arg-type]
+                decision="existing_system",
                 ai_system_id=systems["chatgpt-free"].id,
                 note="Verboden systeem; medewerker gewezen op Copilot Chat."
                 if lang == 0
@@ -394,7 +394,7 @@ def load(session: Session, *, language: str) -> dict[str, int]:
             "Wmo-keukentafelgesprek en indicatie",
             "wmo-consulent",
             IntakeTriage(
-                decision="rejected",  # type: ignore[arg-type]
+                decision="rejected",
                 note="Gezondheidsgegevens op een privételefoon: niet toegestaan; gebruik "
                 "Spraak-naar-tekst notulen."
                 if lang == 0

@@ -277,6 +277,6 @@ def list_evidence(
         session,
         statement,
         id_column=Evidence.id,
-        params=page,  # type: ignore[arg-type]
+        params=page,
         updated_at_column=Evidence.recorded_at,
     )

@@ -272,7 +272,7 @@ def _result(records: list[_Record], *, partial: bool, applied: bool) -> BatchRes
             RecordResult(
                 index=record.index,
                 key=record.key,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 id=record.id if record.ok else (record.existing or {}).get("id"),
                 problems=record.problems,
             )
@@ -662,7 +662,7 @@ def _resolve(
     if row is None:
         record.problem(field_name, f"no {what} {key}", "unknown_reference")
         return None
-    return row["id"]  # type: ignore[no-any-return]
+    return row["id"]
 
 
 def _check_emails(session: Session, batch: list[_Record]) -> None:

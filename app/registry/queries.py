@@ -123,7 +123,7 @@ def critical_processes(session: Session, *, on: date | None = None) -> CriticalP
         .join(AISystem, col(AISystem.id) == col(ProcessAISystem.ai_system_id))
         .order_by(col(AISystem.name))
     ).all()
-    overseer_counts: dict[uuid.UUID, int] = dict(  # type: ignore[arg-type]
+    overseer_counts: dict[uuid.UUID, int] = dict(
         session.execute(
             sa.select(col(AISystemOverseer.ai_system_id), sa.func.count()).group_by(
                 col(AISystemOverseer.ai_system_id)
@@ -181,7 +181,7 @@ def critical_processes(session: Session, *, on: date | None = None) -> CriticalP
                 name=process.name,
                 owner_org_unit_id=process.owner_org_unit_id,
                 impact_level=process.impact_level,
-                impact_types=process.impact_types,  # type: ignore[arg-type]
+                impact_types=process.impact_types,
                 risk_register_ref=process.risk_register_ref,
                 highest_ai_risk_class=highest,
                 ai_systems=process_systems,
@@ -223,7 +223,7 @@ def role_exposure(session: Session, *, role_id: uuid.UUID) -> RoleExposure:
                 id=process.id,
                 name=process.name,
                 impact_level=process.impact_level,
-                impact_types=process.impact_types,  # type: ignore[arg-type]
+                impact_types=process.impact_types,
                 risk_register_ref=process.risk_register_ref,
                 involvement=link.involvement,
                 state=link.state,

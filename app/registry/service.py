@@ -89,7 +89,7 @@ def check_references(session: Session, checks: list[tuple[str, type[SQLModel], A
                     "pointer": f"#/{field_name.replace('.', '/')}{index}",
                     "location": "body",
                     "field": field_name,
-                    "message": f"no {model.__tablename__} with id {missing}",  # type: ignore[attr-defined]
+                    "message": f"no {model.__tablename__} with id {missing}",
                     "type": "unknown_reference",
                 }
             )
@@ -110,7 +110,7 @@ def _check_unique_name(
     if session.scalars(statement).first() is not None:
         raise Conflict(
             f"A {model.__tablename__} named {name!r} already exists.", slug="duplicate-name"
-        )  # type: ignore[attr-defined]
+        )
 
 
 # --- AI systems ---------------------------------------------------------------------------

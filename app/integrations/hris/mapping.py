@@ -361,7 +361,7 @@ def _resolve_manager(
     # The manager's own record has not arrived yet (Entra ID and HR feeds send people in
     # any order): keep the current manager and resolve this reference when it appears.
     outcome.manager_pending = ref
-    return base.get("manager")  # type: ignore[no-any-return]
+    return base.get("manager")
 
 
 def _record_unmapped(session: Session, outcomes: list[HrOutcome], source: str | None) -> None:

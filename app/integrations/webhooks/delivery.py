@@ -205,7 +205,7 @@ def _due_statement(now: datetime, limit: int) -> Any:
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
         .limit(limit)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)  # type: ignore[arg-type]
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
 
 

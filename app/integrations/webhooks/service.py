@@ -63,7 +63,7 @@ def create_subscription(
     _check_target(
         data.url, allow_private_network=data.allow_private_network, private_allowed=private_allowed
     )
-    last_seq = session.execute(sa.select(sa.func.max(OutboxEvent.seq))).scalar()  # type: ignore[arg-type]
+    last_seq = session.execute(sa.select(sa.func.max(OutboxEvent.seq))).scalar()
     subscription = WebhookSubscription.model_validate(
         data.model_dump(exclude={"secret"}),
         update={"secret": data.secret or signing.new_secret(), "starting_seq": int(last_seq or 0)},
