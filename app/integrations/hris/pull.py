@@ -37,6 +37,9 @@ RETRIES = 3
 BACKOFF = 0.2
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 KEPT_PROBLEMS = 50
+# A pull that has created this many people refreshes PostgreSQL's statistics, then again at
+# twice as many (_analyze_people).
+ANALYZE_FIRST = 2_000
 
 
 class SyncFailed(Exception):
@@ -179,9 +182,13 @@ def apply(session: Session, *, source: HrisSource, listing: Listing) -> SyncRepo
     )  # fmt: skip
     seen: set[str] = set()
     unmapped: set[tuple[str, str]] = set()
+    analyze_at = ANALYZE_FIRST
     for records in listing.records:
         if not records:
             continue
+        if report.created >= analyze_at:
+            _analyze_people(session)
+            analyze_at *= 2
         applied = mapping.apply_hr_records(
             session, records=records, source=source.name, partial=True
         )
@@ -210,6 +217,16 @@ def apply(session: Session, *, source: HrisSource, listing: Listing) -> SyncRepo
     session.add(source)
     session.flush()
     return report
+
+
+def _analyze_people(session: Session) -> None:
+    """PostgreSQL: refresh the planner's statistics of the tables a first import is filling.
+    Autovacuum cannot see the rows of a transaction still running, so the look-ups of each
+    next page were planned for an empty person table (sequential scans): a first pull of
+    50,000 employees took 31 s instead of 13. ANALYZE within the transaction counts its own
+    rows; the statistics roll back with it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE person, person_role"))
 
 
 def run(

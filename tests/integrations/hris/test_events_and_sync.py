@@ -396,3 +396,25 @@ def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_p
         assert waited < 2, f"the write waited {waited:.1f} s for the sync"
         assert answers and answers[0].status_code == 200, answers and answers[0].text
         assert answers[0].json()["created"] == 2
+
+
+def test_a_pull_that_creates_many_people_refreshes_the_statistics_on_the_way(
+    client, db, frozen_clock, monkeypatch
+):
+    """On PostgreSQL a long first import runs ANALYZE inside its transaction so the next
+    pages' look-ups are planned for the rows it added (pull._analyze_people); here after
+    every page, and on SQLite it does nothing. The import itself is the same."""
+    make_org(db)
+    source = _source(db)
+    monkeypatch.setattr(pull, "ANALYZE_FIRST", 1)
+    analyzed: list[int] = []
+    real = pull._analyze_people
+    monkeypatch.setattr(pull, "_analyze_people", lambda s: (analyzed.append(1), real(s)))
+    fake = FakeHR([employee(f"A{i}") for i in range(7)], page_size=2)
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert (report.pages, report.created, report.errors) == (4, 7, 0)
+    # Before pages 2, 3 and 4: 2, 4 and 6 people created, past thresholds 1, 2 and 4.
+    assert len(analyzed) == 3
+    numbers = db.exec(select(Person.employee_number).where(Person.active.is_(True))).all()
+    assert sorted(n for n in numbers if n.startswith("A")) == [f"A{i}" for i in range(7)]
