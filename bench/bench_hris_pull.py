@@ -32,20 +32,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.demo.hris import FIELD_PATHS  # noqa: E402 - the demo's AFAS-style paths
 from bench.common import create_database, drop_database  # noqa: E402
 
 UNITS = 20
 ROLES = 25
 GIVEN = ["Anna", "Bram", "Cor", "Daan", "Eva", "Fleur", "Gijs", "Hanna", "Iris", "Joost"]
 FAMILY = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder"]
-FIELD_PATHS = {
-    "employee_number": "Medewerker",
-    "given_name": "Roepnaam",
-    "family_name": "Achternaam",
-    "email": "EmailWerk",
-    "org_unit": "Afdeling.Code",
-    "job_code": "Functie.Code",
-}
 
 
 def employees(count: int) -> list[dict[str, Any]]:

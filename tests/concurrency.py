@@ -5,6 +5,7 @@ printing a traceback nobody reads."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -54,3 +55,11 @@ def run_together(
 ) -> None:
     """Run `target` once per argument tuple, each in its own thread, and wait for all."""
     Workers(target, args_each, on_error=on_error).start().join()
+
+
+def wait_for(condition: Callable[[], bool], message: str) -> None:
+    """Until `condition()` holds, for at most 10 s (then fail with `message`)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.01)

@@ -16,6 +16,7 @@ from app.certification.models import Certification, EvaluationRequest
 from app.core.audit import AuditEvent
 from app.core.db import make_session_factory, unit_of_work
 from app.evidence.models import Evidence
+from tests.concurrency import wait_for
 from tests.factories import auth_headers
 from tests.integrations.xapi.factories import (
     LMS,
@@ -25,7 +26,6 @@ from tests.integrations.xapi.factories import (
     person,
     publish,
     statement,
-    wait_for,
 )
 
 

@@ -3,6 +3,8 @@ REST listing served over httpx.MockTransport."""
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 
 PATHS = {
@@ -49,3 +51,17 @@ class FakeHR:
                 "complete": True,
             },
         )
+
+
+class HeldHR:
+    """An HR system whose answers wait until `release` is set: for what happens while a
+    pull waits on it. `reached` is set once the first request has arrived."""
+
+    def __init__(self, hr: FakeHR) -> None:
+        self.hr = hr
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.reached.set()
+        self.release.wait(10)
+        return self.hr(request)

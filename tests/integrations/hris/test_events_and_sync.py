@@ -19,7 +19,7 @@ from app.integrations.hris.schemas import SourceIn
 from app.org.models import Person
 from tests.conftest import app_on_fresh_database
 from tests.factories import auth_headers
-from tests.integrations.hris.factories import PATHS, FakeHR, employee
+from tests.integrations.hris.factories import PATHS, FakeHR, HeldHR, employee
 from tests.org.factories import make_org
 
 SECRET = "whsec_" + base64.b64encode(b"a-shared-secret-of-32-bytes-long").decode()
@@ -359,16 +359,10 @@ def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_p
             _source(session)
             headers = auth_headers(session, app, "hris:write")
             session.commit()
-        pulling, release = threading.Event(), threading.Event()
-        fake = FakeHR([employee("L1"), employee("L2")])
-
-        def slow(request: httpx.Request) -> httpx.Response:
-            pulling.set()
-            release.wait(10)
-            return fake(request)
+        hr_system = HeldHR(FakeHR([employee("L1"), employee("L2")]))
 
         def http():
-            with httpx.Client(transport=httpx.MockTransport(slow)) as client:
+            with httpx.Client(transport=httpx.MockTransport(hr_system)) as client:
                 yield client
 
         app.dependency_overrides[router.hr_http_client] = http
@@ -381,7 +375,7 @@ def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_p
             )
             thread.start()
             try:
-                assert pulling.wait(10), "the sync never reached the HR system"
+                assert hr_system.reached.wait(10), "the sync never reached the HR system"
                 started = time.monotonic()
                 mapped = client.put(
                     "/integrations/hris/mappings",
@@ -390,7 +384,7 @@ def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_p
                 )
                 waited = time.monotonic() - started
             finally:
-                release.set()
+                hr_system.release.set()
                 thread.join(10)
         assert mapped.status_code == 200, mapped.text
         assert waited < 2, f"the write waited {waited:.1f} s for the sync"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import httpx
@@ -15,9 +16,10 @@ from app.integrations.hris import pull, service
 from app.integrations.hris.schemas import SourceIn
 from app.org.models import Person
 from app.worker import default_jobs
+from tests.concurrency import wait_for
 from tests.conftest import create_database, drop_database
 from tests.factories import auth_headers
-from tests.integrations.hris.factories import PATHS, FakeHR, employee
+from tests.integrations.hris.factories import PATHS, FakeHR, HeldHR, employee
 from tests.org.factories import make_org
 
 SOURCE = {
@@ -172,92 +174,73 @@ def test_a_changed_schedule_is_due_at_once_and_a_removed_one_stops(hr, db, app, 
     assert _source(hr, "afas")["last_pull_report"]["unchanged"] == 1
 
 
-def test_two_workers_never_pull_one_source_at_once(database, tmp_path):
-    """The first worker holds the source's row while it pulls; a second worker skips it
-    (FOR UPDATE SKIP LOCKED) instead of pulling the same HR system a second time."""
-    if database.backend != "postgresql":
-        pytest.skip("SQLite runs a single worker; its write lock serialises the pulls")
+@contextmanager
+def _a_worker_waiting_on_the_hr_system(database, tmp_path, people: list[str]):
+    """A fresh database with a due HR source, and a worker thread whose scheduled pull is
+    waiting on the HR system (listing `people`) when the block starts; at its end the HR
+    system answers and the pull finishes. Yields the session factory, the HR system and
+    the list that receives the worker's result."""
     fresh = create_database(database.backend, tmp_path)
     engine = create_db_engine(fresh.url)
     try:
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
             make_org(session)
-            service.put_source(
-                session, data=SourceIn(name="shared", pull_every_minutes=60, **SOURCE)
-            )
-        pulling, release = threading.Event(), threading.Event()
-        first_hr = FakeHR([employee("W1"), employee("W2")])
-
-        def slow(request: httpx.Request) -> httpx.Response:
-            pulling.set()
-            release.wait(10)
-            return first_hr(request)
-
+            service.put_source(session, data=SourceIn(name="held", pull_every_minutes=60, **SOURCE))
+        hr_system = HeldHR(FakeHR([employee(number) for number in people]))
         results: list[int] = []
 
-        def first_worker() -> None:
+        def worker() -> None:
             with unit_of_work(factory) as session:
-                results.append(pull.pull_due(session, transport=httpx.MockTransport(slow)))
+                results.append(pull.pull_due(session, transport=httpx.MockTransport(hr_system)))
 
-        thread = threading.Thread(target=first_worker)
+        thread = threading.Thread(target=worker)
         thread.start()
         try:
-            assert pulling.wait(10), "the first worker never reached the HR system"
-            second_hr = FakeHR([employee("W1"), employee("W2")])
-            with unit_of_work(factory) as session:
-                assert pull.pull_due(session, transport=httpx.MockTransport(second_hr)) == 0
-            assert second_hr.calls == 0
+            assert hr_system.reached.wait(10), "the worker never reached the HR system"
+            yield factory, hr_system, results
         finally:
-            release.set()
+            hr_system.release.set()
             thread.join(10)
-        assert results == [1]
-        with unit_of_work(factory) as session:
-            numbers = session.exec(select(Person.employee_number)).all()
-            assert sorted(n for n in numbers if n.startswith("W")) == ["W1", "W2"]
     finally:
         engine.dispose()
         drop_database(fresh)
+
+
+def test_two_workers_never_pull_one_source_at_once(database, tmp_path):
+    """The first worker holds the source's row while it pulls; a second worker skips it
+    (FOR UPDATE SKIP LOCKED) instead of pulling the same HR system a second time."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite runs a single worker; its write lock serialises the pulls")
+    with _a_worker_waiting_on_the_hr_system(database, tmp_path, ["W1", "W2"]) as (
+        factory,
+        hr_system,
+        results,
+    ):
+        second_hr = FakeHR([employee("W1"), employee("W2")])
+        with unit_of_work(factory) as session:
+            assert pull.pull_due(session, transport=httpx.MockTransport(second_hr)) == 0
+        assert second_hr.calls == 0
+        hr_system.release.set()
+        wait_for(lambda: results == [1], "the first worker's pull never finished")
+        with unit_of_work(factory) as session:
+            numbers = session.exec(select(Person.employee_number)).all()
+            assert sorted(n for n in numbers if n.startswith("W")) == ["W1", "W2"]
 
 
 def test_no_lock_is_held_while_the_hr_system_answers(database, tmp_path):
     """While a scheduled pull waits on a slow HR system, another writer commits at once. On
     SQLite the worker's transaction holds the database's write lock: pulling inside it kept
     every API write waiting (and failing after busy_timeout) for the whole pull."""
-    fresh = create_database(database.backend, tmp_path)
-    engine = create_db_engine(fresh.url)
-    try:
-        factory = make_session_factory(engine)
+    with _a_worker_waiting_on_the_hr_system(database, tmp_path, ["L1"]) as (
+        factory,
+        hr_system,
+        results,
+    ):
+        started = time.monotonic()
         with unit_of_work(factory) as session:
-            make_org(session)
-            service.put_source(session, data=SourceIn(name="slow", pull_every_minutes=60, **SOURCE))
-        pulling, release = threading.Event(), threading.Event()
-        hr_system = FakeHR([employee("L1")])
-
-        def slow(request: httpx.Request) -> httpx.Response:
-            pulling.set()
-            release.wait(10)
-            return hr_system(request)
-
-        results: list[int] = []
-
-        def worker() -> None:
-            with unit_of_work(factory) as session:
-                results.append(pull.pull_due(session, transport=httpx.MockTransport(slow)))
-
-        thread = threading.Thread(target=worker)
-        thread.start()
-        try:
-            assert pulling.wait(10), "the worker never reached the HR system"
-            started = time.monotonic()
-            with unit_of_work(factory) as session:
-                session.add(Person(employee_number="BY-HAND", given_name="Bo", family_name="Ek"))
-            waited = time.monotonic() - started
-        finally:
-            release.set()
-            thread.join(10)
-        assert waited < 2, f"the write waited {waited:.1f} s for the pull"
-        assert results == [1]
-    finally:
-        engine.dispose()
-        drop_database(fresh)
+            session.add(Person(employee_number="BY-HAND", given_name="Bo", family_name="Ek"))
+        waited = time.monotonic() - started
+        hr_system.release.set()
+        wait_for(lambda: results == [1], "the worker's pull never finished")
+    assert waited < 2, f"the write waited {waited:.1f} s for the pull"

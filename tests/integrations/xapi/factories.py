@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -174,13 +173,6 @@ def lms_on_fresh_database(database: Any, tmp_path: Any, people: int) -> Iterator
                 "emails": emails,
                 "people": ids,
             }
-
-
-def wait_for(condition: Callable[[], bool], message: str) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.01)
 
 
 def lock_waiters(engine: Any, *, locktype: str | None = None) -> int:

@@ -21,12 +21,12 @@ from app.certification.models import Certification
 from app.core import audit
 from app.core.audit import AuditEvent
 from app.integrations.xapi.models import XapiStatement
+from tests.concurrency import wait_for
 from tests.integrations.xapi.factories import (
     LMS,
     lms_on_fresh_database,
     lock_waiters,
     statement,
-    wait_for,
 )
 
 
