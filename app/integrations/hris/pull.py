@@ -49,17 +49,23 @@ class SyncFailed(Exception):
 MAX_REDIRECTS = 5
 
 
-def _checked(url: str, origin: str, allow_private: bool) -> str:
+def _checked(url: str, origin: str, allow_private: bool, verified: set[str]) -> str:
     """`url` if the source's credentials may go there: the pull_url's scheme and host, and
-    not an internal address unless the server allows it (hris_allow_private)."""
-    if urlsplit(url)[:2] != urlsplit(origin)[:2]:
+    not an internal address unless the server allows it (hris_allow_private). The address
+    check resolves the host, once per pull (`verified`: the hosts checked so far) rather
+    than once per page: every page is on the pull_url's host."""
+    parts = urlsplit(url)
+    if parts[:2] != urlsplit(origin)[:2]:
         raise SyncFailed(
             f"{url} leaves {origin}; refusing to send the source's credentials to another host."
         )
+    if parts.netloc in verified:
+        return url
     try:
         urls.check(url, allow_private=allow_private, must_resolve=False)
     except urls.UnsafeURL as exc:
         raise SyncFailed(f"{url} is refused: {exc}.") from None
+    verified.add(parts.netloc)
     return url
 
 
@@ -72,6 +78,7 @@ class _Remote:
     origin: str
     headers: dict[str, str]
     allow_private: bool
+    verified: set[str] = field(default_factory=set)  # hosts whose addresses passed the check
 
     def get(self, url: str, params: dict[str, Any]) -> httpx.Response:
         """GET, following redirects by hand so every hop passes `_checked` (httpx would
@@ -79,7 +86,7 @@ class _Remote:
         first = url
         for _ in range(MAX_REDIRECTS + 1):
             response = self.client.get(
-                _checked(url, self.origin, self.allow_private),
+                _checked(url, self.origin, self.allow_private, self.verified),
                 params=params or None,
                 headers=self.headers,
                 timeout=TIMEOUT,

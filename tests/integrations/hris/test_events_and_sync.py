@@ -412,3 +412,25 @@ def test_a_pull_that_creates_many_people_refreshes_the_statistics_on_the_way(
     assert len(analyzed) == 3
     numbers = db.exec(select(Person.employee_number).where(Person.active.is_(True))).all()
     assert sorted(n for n in numbers if n.startswith("A")) == [f"A{i}" for i in range(7)]
+
+
+def test_a_pull_checks_the_hr_systems_address_once_not_per_page(
+    client, db, frozen_clock, monkeypatch
+):
+    """Every page is on the pull_url's host (another host is refused), so its addresses are
+    looked up and checked against the private ranges once per pull: a slow resolver is paid
+    once, not for each of a listing's hundreds of pages."""
+    from app.core import urls
+
+    make_org(db)
+    source = _source(db)
+    looked_up: list[str] = []
+    real = urls.resolve
+    monkeypatch.setattr(
+        urls, "resolve", lambda host, port: (looked_up.append(host), real(host, port))[1]
+    )
+    fake = FakeHR([employee(f"R{i}") for i in range(5)])  # three pages
+    with httpx.Client(transport=httpx.MockTransport(fake)) as http:
+        report = pull.run(db, source=source, client=http)
+    assert report.pages == 3
+    assert looked_up == ["hr.test"]
