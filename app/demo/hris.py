@@ -65,6 +65,10 @@ FIELD_PATHS = {
     "location": "Standplaats",
     "manager": "Leidinggevende",
 }
+# What HR calls each org unit, role and location (the mapping rules read backwards).
+_DEPARTMENT_CODE = {target: code for code, target in DEPARTMENTS.items()}
+_FUNCTION_CODE = {target: code for code, target in FUNCTIONS.items()}
+_LOCATION_CODE = {target: code for code, target in LOCATIONS.items()}
 MARRIED = "HS0217"  # listed under a new family name
 TRAINEE = "HS0250"  # listed with a function code nothing maps yet
 TRAINEE_CODE = "F9010"
@@ -72,8 +76,8 @@ TRAINEE_CODE = "F9010"
 
 def _listed(person: dict[str, Any]) -> dict[str, Any]:
     """One employee as the HR system lists them."""
-    unit = {target: code for code, target in DEPARTMENTS.items()}[person["org_unit"]]
-    place = {target: code for code, target in LOCATIONS.items()}[person["location"]]
+    unit = _DEPARTMENT_CODE[person["org_unit"]]
+    place = _LOCATION_CODE[person["location"]]
     item: dict[str, Any] = {
         "Medewerker": person["employee_number"],
         "Roepnaam": person["given_name"],
@@ -88,8 +92,7 @@ def _listed(person: dict[str, Any]) -> dict[str, Any]:
     if len(roles) == 1:
         # HR knows one function per employee; the few with a second role in aidiploma
         # got it by hand, and a function code would replace both.
-        code = {target: code for code, target in FUNCTIONS.items()}[roles[0]]
-        item["Functie"] = {"Code": code, "Omschrijving": roles[0]}
+        item["Functie"] = {"Code": _FUNCTION_CODE[roles[0]], "Omschrijving": roles[0]}
     if person["employee_number"] == MARRIED:
         item["Achternaam"] = "Hoekstra-" + person["family_name"]
     if person["employee_number"] == TRAINEE:
