@@ -136,7 +136,8 @@ class Worker:
 class BacklogCollector:
     """Prometheus gauges of background work, read from the database at scrape time: the
     outbox's newest event, webhook deliveries waiting or dead, evaluation jobs queued or
-    running and their progress. Stateless, so every replica reports the same figures."""
+    running and their progress, HR pulls failing or last successful. Stateless, so every
+    replica reports the same figures."""
 
     def __init__(self, session_factory: Callable[[], sessionmaker[Session]]) -> None:
         self.session_factory = session_factory
@@ -150,6 +151,8 @@ class BacklogCollector:
             GaugeMetricFamily("aidiploma_evaluation_requests_waiting", ""),
             GaugeMetricFamily("aidiploma_evaluation_requests_failed", ""),
             GaugeMetricFamily("aidiploma_outbox_last_seq", ""),
+            GaugeMetricFamily("aidiploma_hris_pull_failing", "", labels=["source"]),
+            GaugeMetricFamily("aidiploma_hris_last_pull_timestamp_seconds", "", labels=["source"]),
         ]
 
     def collect(self) -> Iterator[Metric]:
@@ -157,6 +160,7 @@ class BacklogCollector:
 
         from app.certification.models import EvaluationJob
         from app.core.outbox import OutboxEvent
+        from app.integrations.hris.models import HrisSource
         from app.integrations.webhooks.models import WebhookDelivery
 
         deliveries = GaugeMetricFamily(
@@ -177,6 +181,17 @@ class BacklogCollector:
             "Queued evaluations left aside after repeated failures (see their last_error)",
         )
         last_seq = GaugeMetricFamily("aidiploma_outbox_last_seq", "Sequence of the newest event")
+        # For an alert on a nightly HR pull that failed, or has not succeeded for too long.
+        pull_failing = GaugeMetricFamily(
+            "aidiploma_hris_pull_failing",
+            "1 when the HR source's last pull failed (its last_pull_error), else 0",
+            labels=["source"],
+        )
+        last_pull = GaugeMetricFamily(
+            "aidiploma_hris_last_pull_timestamp_seconds",
+            "When the HR source's last pull succeeded (Unix time)",
+            labels=["source"],
+        )
         try:
             with self.session_factory()() as session:
                 for state, count in session.execute(
@@ -206,7 +221,17 @@ class BacklogCollector:
                         sa.select(sa.func.coalesce(sa.func.max(OutboxEvent.seq), 0))
                     ).scalar_one(),
                 )
+                for name, error, synced in session.execute(
+                    sa.select(
+                        col(HrisSource.name),
+                        col(HrisSource.last_pull_error),
+                        col(HrisSource.last_synced_at),
+                    ).where(col(HrisSource.pull_url).is_not(None))
+                ):
+                    pull_failing.add_metric([name], 1 if error else 0)
+                    if synced is not None:
+                        last_pull.add_metric([name], synced.timestamp())
         except Exception:  # a scrape must never fail because the database is away
             logger.warning("backlog metrics unavailable", exc_info=True)
             return
-        yield from (deliveries, jobs, progress, requests, dead, last_seq)
+        yield from (deliveries, jobs, progress, requests, dead, last_seq, pull_failing, last_pull)

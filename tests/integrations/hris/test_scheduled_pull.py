@@ -121,6 +121,19 @@ def test_a_failing_pull_changes_nothing_keeps_its_error_and_does_not_stop_the_ot
     assert failed["last_pull_report"] is None and failed["last_synced_at"] is None
     assert _at(failed["next_pull_at"]) == frozen_clock() + timedelta(minutes=30)
 
+    # What an operator's alert reads: the failing source, and when each last succeeded.
+    metrics = hr.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
+    assert 'aidiploma_hris_pull_failing{source="broken"} 1.0' in metrics
+    assert 'aidiploma_hris_pull_failing{source="fine"} 0.0' in metrics
+    last_pulls = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in metrics.splitlines()
+        if line.startswith("aidiploma_hris_last_pull_timestamp_seconds{")
+    }
+    assert last_pulls == {
+        'aidiploma_hris_last_pull_timestamp_seconds{source="fine"}': frozen_clock().timestamp()
+    }
+
     calls = broken.calls
     _later(hr, db, app, frozen_clock, 10)
     assert job(db) == 0 and broken.calls == calls, "a failed source waits its interval"
@@ -132,6 +145,8 @@ def test_a_failing_pull_changes_nothing_keeps_its_error_and_does_not_stop_the_ot
     recovered = _source(hr, "broken")
     assert recovered["last_pull_error"] is None
     assert recovered["last_pull_report"]["created"] == 5
+    metrics = hr.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
+    assert 'aidiploma_hris_pull_failing{source="broken"} 0.0' in metrics
 
 
 def test_a_schedule_needs_a_pull_url_and_a_sane_interval(hr):
