@@ -101,6 +101,8 @@ def _listed(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(session: Session, *, language: str) -> dict[str, int]:
+    """The mapping rules, the HR source and last night's pull (replayed; see the module
+    docstring). HR's codes and field names are Dutch in either language."""
     for kind, table in (
         (MappingKind.org_unit, DEPARTMENTS),
         (MappingKind.role, FUNCTIONS),
