@@ -158,17 +158,10 @@ def count_if(condition: Any) -> Any:
 
 def status_measures(today: date) -> list[Any]:
     """The coverage figures over people joined to person_status (outer join allowed)."""
-    scoped = in_scope()
+    conditions = figure_conditions(today, PersonStatus)
     return [
         sa.func.count().label("people"),
-        count_if(scoped).label("in_scope"),
-        count_if(sa.and_(scoped, queries.valid_expr(today))).label("certified"),
-        count_if(sa.and_(scoped, queries.compliant_expr(today))).label("compliant"),
-        count_if(sa.and_(scoped, queries.expires_within_expr(today, 30))).label("expiring_30"),
-        count_if(sa.and_(scoped, queries.expires_within_expr(today, 60))).label("expiring_60"),
-        count_if(sa.and_(scoped, queries.expires_within_expr(today, 90))).label("expiring_90"),
-        count_if(sa.and_(scoped, queries.status_expr(today) == "expired")).label("expired"),
-        count_if(sa.and_(scoped, queries.overdue_expr(today))).label("overdue"),
+        *(count_if(conditions[name]).label(name) for name in MEASURES[1:]),
     ]
 
 
@@ -356,13 +349,12 @@ def flag_names(tiers: list[str]) -> list[str]:
     return [*MEASURES[1:], *(f"{kind}{i}" for i in range(len(tiers)) for kind in ("rt", "nc"))]
 
 
-def status_flags(today: date, status: Any, tiers: list[str]) -> list[Any]:
-    """The coverage figures of a row of person_status columns `status` (the table itself,
-    or the stand-ins of a status class: queries.StatusClasses.decoded) as 0/1 flags, and for
-    each required tier (rt0, rt1, ...) whether it is the row's and (nc0, nc1, ...) whether
-    the row is moreover not compliant."""
+def figure_conditions(today: date, status: Any) -> dict[str, Any]:
+    """What each coverage figure after `people` counts, as a condition on a row of
+    person_status columns `status` (the table itself, or the stand-ins of a status class):
+    the one definition of in scope, certified, compliant, expiring, expired and overdue."""
     scoped = in_scope(status)
-    conditions = {
+    return {
         "in_scope": scoped,
         "certified": sa.and_(scoped, queries.valid_expr(today, status)),
         "compliant": sa.and_(scoped, queries.compliant_expr(today, status)),
@@ -373,6 +365,14 @@ def status_flags(today: date, status: Any, tiers: list[str]) -> list[Any]:
         "expired": sa.and_(scoped, queries.expired_expr(today, status)),
         "overdue": sa.and_(scoped, queries.overdue_expr(today, status)),
     }
+
+
+def status_flags(today: date, status: Any, tiers: list[str]) -> list[Any]:
+    """The coverage figures of a row of person_status columns `status` (the table itself,
+    or the stand-ins of a status class: queries.StatusClasses.decoded) as 0/1 flags, and for
+    each required tier (rt0, rt1, ...) whether it is the row's and (nc0, nc1, ...) whether
+    the row is moreover not compliant."""
+    conditions = figure_conditions(today, status)
     columns = [flag(conditions[name]).label(name) for name in MEASURES[1:]]
     not_compliant = _not_compliant_in_scope(today, status)
     for index, tier in enumerate(tiers):
