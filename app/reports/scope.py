@@ -196,8 +196,8 @@ def satisfied_competencies(
     person's required tier) an evidence row satisfies, with the tests of
     rules.evaluate_requirement (unvoided, passed, level at least the minimum, an accepted
     form, the minimum score, not older than the tier's validity). What is missing is then
-    required minus satisfied, counted per group without touching people one by one.
-    Role-specific extra competencies are not itemised; `extras_met` flags them.
+    required minus satisfied (missing_by_person; the coverage report sums the same tests
+    per group through requirement_flags). Role-specific extra competencies are not itemised; `extras_met` flags them.
     """
     ctx = certification_service.load_context(session)
     if ctx is None:
@@ -245,38 +245,6 @@ def satisfied_competencies(
         .subquery("satisfied")
     )
     return satisfied, required
-
-
-def missing_counts(
-    session: Session,
-    *,
-    membership: sa.Subquery,
-    found: tuple[sa.Subquery, dict[str, list[str]]] | None,
-    today: date,
-) -> dict[Any, dict[str, int]]:
-    """Per group key of `membership` (person_id, key): how many non-compliant people in scope
-    miss each competency of their required tier (required minus satisfied, two GROUP BYs).
-    `found` is what satisfied_competencies() returned for the same population."""
-    if found is None:
-        return {}
-    satisfied, required = found
-    result: dict[Any, dict[str, int]] = {}
-    for key, tier, people_count in session.execute(
-        sa.select(membership.c.key, col(PersonStatus.required_tier_key), sa.func.count())
-        .join(PersonStatus, col(PersonStatus.person_id) == membership.c.person_id)
-        .where(_not_compliant_in_scope(today))
-        .group_by(membership.c.key, col(PersonStatus.required_tier_key))
-    ).all():
-        counts = result.setdefault(key, {})
-        for competency in required.get(tier, []):
-            counts[competency] = counts.get(competency, 0) + int(people_count)
-    for key, competency, people_count in session.execute(
-        sa.select(membership.c.key, satisfied.c.competency_key, sa.func.count())
-        .join(satisfied, satisfied.c.person_id == membership.c.person_id)
-        .group_by(membership.c.key, satisfied.c.competency_key)
-    ).all():
-        result[key][competency] -= int(people_count)
-    return {key: {c: n for c, n in counts.items() if n > 0} for key, counts in result.items()}
 
 
 def missing_by_person(
