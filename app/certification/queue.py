@@ -123,7 +123,9 @@ def evaluate_next(session: Session, *, limit: int = CHUNK_SIZE) -> int:
 def _evaluate_guarded(
     session: Session, people: list[uuid.UUID], ctx: service.ModelContext, actor: str | None
 ) -> dict[uuid.UUID, str]:
-    """Evaluate `people`; those whose evaluation fails, with the error."""
+    """Evaluate `people`, each part in a savepoint; those whose evaluation fails, with the
+    error. A part that fails is halved and each half tried again, down to one person: one
+    failing person in a chunk of 2,000 costs about 22 evaluations, not 2,000 one by one."""
     try:
         with session.begin_nested():
             service.evaluate_people(session, person_ids=people, ctx=ctx, actor=actor)
@@ -131,14 +133,11 @@ def _evaluate_guarded(
     except Exception as exc:
         if len(people) == 1:
             return {people[0]: _error_text(exc)}
-    failed: dict[uuid.UUID, str] = {}
-    for person_id in people:
-        try:
-            with session.begin_nested():
-                service.evaluate_people(session, person_ids=[person_id], ctx=ctx, actor=actor)
-        except Exception as exc:
-            failed[person_id] = _error_text(exc)
-    return failed
+    half = len(people) // 2
+    return {
+        **_evaluate_guarded(session, people[:half], ctx, actor),
+        **_evaluate_guarded(session, people[half:], ctx, actor),
+    }
 
 
 def _error_text(exc: Exception) -> str:

@@ -249,3 +249,37 @@ def test_a_person_whose_evaluation_fails_does_not_hold_up_the_others(client, db,
     metrics = client.get("/metrics", headers=auth_headers(db, app, "metrics:read")).text
     assert "aidiploma_evaluation_requests_failed 1.0" in metrics
     assert "aidiploma_evaluation_requests_waiting 0.0" in metrics
+
+
+def test_a_failing_chunk_is_halved_not_retried_person_by_person(client, db, app, monkeypatch):
+    """One failing person among sixteen: the chunk's savepoint fails and its halves are
+    tried again until the person is alone, 9 evaluations in all instead of 1 + 16."""
+    from app.certification import service
+
+    ctx = publish(client, db, app)
+    people = [person(db, ctx["role"]) for _ in range(16)]
+    stuck = people[5]
+    headers = lrs_headers(db)
+    assert queue.drain_soon._lock.acquire(blocking=False)
+    try:
+        for someone in people:
+            response = client.post("/xapi/statements", json=_passed(someone.email), headers=headers)
+            assert response.status_code == 200
+    finally:
+        queue.drain_soon._lock.release()
+    _refuse_status_of(db, stuck.id)
+    calls: list[int] = []
+    real = service.evaluate_people
+
+    def counted(session, *, person_ids, **kwargs):
+        calls.append(len(person_ids))
+        return real(session, person_ids=person_ids, **kwargs)
+
+    monkeypatch.setattr(service, "evaluate_people", counted)
+    with unit_of_work(app.state.session_factory) as session:
+        assert queue.evaluate_next(session) == 16
+    assert calls == [16, 8, 4, 4, 2, 1, 1, 2, 8]
+    for someone in people:
+        assert bool(_certifications(db, someone.id)) is (someone is not stuck)
+    [again] = _waiting(db)
+    assert again.person_id == stuck.id and again.attempts == 1
