@@ -232,19 +232,19 @@ def cmd_sync_hris(args: argparse.Namespace, settings: Settings) -> int:
     from app.core.errors import AppError
     from app.integrations.hris import pull, service
 
-    factory = _session_factory(settings)
     try:
-        # The whole listing is read before anything is written, with no transaction open
-        # (on SQLite no write lock while the HR system answers); then one unit of work
-        # applies it. A failure half-way changes nothing, so a rerun starts clean.
-        with factory() as session:
-            source = pull.detached(service.get_source(session, name=args.source))
-        with httpx.Client(timeout=pull.TIMEOUT) as client:
-            listing = pull.fetch(source, client=client, allow_private=settings.hris_allow_private)
-        with unit_of_work(factory) as session:
+        # One unit of work, whose read ends before the HR system is asked (pull.sync): a
+        # failure half-way changes nothing, so a rerun starts clean.
+        with (
+            unit_of_work(_session_factory(settings)) as session,
+            httpx.Client(timeout=pull.TIMEOUT) as client,
+        ):
             session.info["actor"] = "cli"
-            report = pull.apply(
-                session, source=service.get_source(session, name=args.source), listing=listing
+            report = pull.sync(
+                session,
+                source=service.get_source(session, name=args.source),
+                client=client,
+                allow_private=settings.hris_allow_private,
             )
     except pull.SyncFailed as exc:
         print(

@@ -119,9 +119,8 @@ def setup(factory: Any) -> None:
             data=SourceIn(
                 name="bench-hr",
                 field_paths=FIELD_PATHS,
-                # An address, not a name, and internal addresses allowed (as for an HR system
-                # on the internal network): otherwise every page's host is looked up in DNS
-                # for the private-range check, which is not what this measures.
+                # An address, and internal addresses allowed (an HR system on the internal
+                # network): no DNS look-up for the address check, which is not measured here.
                 pull_url="https://192.0.2.10/api/medewerkers",
                 items_path="medewerkers",
                 next_link_path="links.volgende",

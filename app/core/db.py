@@ -105,6 +105,13 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def begin_writing(session: Session) -> None:
+    """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite), for work
+    that ends transactions of its own midway (a delivery round, an HR pull)."""
+    if not session.in_transaction():
+        session.connection(execution_options=WRITE_INTENT)
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Build the engine for a database URL, with SQLite made safe for a web server."""
     if url.startswith("sqlite"):

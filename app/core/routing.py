@@ -96,19 +96,10 @@ LOCKS_LATE = "_aidiploma_locks_late"
 def locks_late(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a write endpoint that first reads from elsewhere for long (an HR system's
     listing): on SQLite the route does not take the write lock before it (BEGIN
-    IMMEDIATE), which would keep every other writer waiting meanwhile. The endpoint calls
-    `begin_writing(session)` before it writes."""
+    IMMEDIATE), which would keep every other writer waiting meanwhile. The endpoint ends
+    what it read and starts its writing transaction itself (core.db.begin_writing)."""
     setattr(endpoint, LOCKS_LATE, True)
     return endpoint
-
-
-def begin_writing(session: Session) -> None:
-    """For a `locks_late` endpoint: end what it read so far (it wrote nothing) and start the
-    transaction that writes, holding SQLite's write lock from its start. Call it from the
-    endpoint's worker thread (a sync endpoint), as it may wait for the lock."""
-    if session.in_transaction():
-        session.rollback()
-    session.connection(execution_options=WRITE_INTENT)
 
 
 def commit_in_endpoint(session: Session) -> None:

@@ -132,8 +132,6 @@ def load(session: Session, *, language: str) -> dict[str, int]:
     people = organisation._people(random.Random(organisation.SEED))
     items = [_listed(person) for person in people]
     listing = pull.Listing(
-        pages=(len(items) + PAGE_SIZE - 1) // PAGE_SIZE,
-        seen=len(items),
         records=[
             [record_from(item, FIELD_PATHS) for item in items[start : start + PAGE_SIZE]]
             for start in range(0, len(items), PAGE_SIZE)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from app.core import clock, urls
 from app.core.config import Settings
-from app.core.db import WRITE_INTENT
+from app.core.db import begin_writing
 from app.integrations.hris import mapping
 from app.integrations.hris.events import get_path, record_from
 from app.integrations.hris.models import HrisSource, PaginationKind
@@ -124,12 +124,21 @@ class Listing:
     """An HR source's whole listing as read, before anything is written: its records page by
     page, the items that could not be read as a record, and whether it says it is complete."""
 
-    pages: int = 0
-    seen: int = 0
-    records: list[list[mapping.HrRecord]] = field(default_factory=list)
-    errors: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    records: list[list[mapping.HrRecord]] = field(default_factory=list)  # one list a page
+    problems: list[dict[str, Any]] = field(default_factory=list)  # items that were no record
     complete: bool = False
+
+    @property
+    def pages(self) -> int:
+        return len(self.records)
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems)
+
+    @property
+    def seen(self) -> int:
+        return sum(len(page) for page in self.records) + self.errors
 
 
 def detached(source: HrisSource) -> HrisSource:
@@ -139,9 +148,9 @@ def detached(source: HrisSource) -> HrisSource:
 
 
 def fetch(source: HrisSource, *, client: httpx.Client, allow_private: bool = False) -> Listing:
-    """Read every page of the source's listing. Writes nothing: the caller holds no
-    transaction (on SQLite: no write lock) while the HR system answers. `allow_private`:
-    the server's hris_allow_private (internal HR systems)."""
+    """Read every page of the source's listing; writes nothing and touches no session, so
+    a caller can hold no transaction meanwhile (`sync`). `allow_private`: the server's
+    hris_allow_private (internal HR systems)."""
     if not source.pull_url:
         raise SyncFailed(f"HR source {source.name} has no pull_url.")
     remote = _Remote(
@@ -158,7 +167,6 @@ def fetch(source: HrisSource, *, client: httpx.Client, allow_private: bool = Fal
     body: Any = None
     while url is not None and listing.pages < MAX_PAGES:
         body = remote.fetch(url, params)
-        listing.pages += 1
         items = get_path(body, source.items_path) or []
         if not isinstance(items, list):
             raise SyncFailed(f"{source.items_path} in the page is not a list.")
@@ -167,12 +175,10 @@ def fetch(source: HrisSource, *, client: httpx.Client, allow_private: bool = Fal
             try:
                 records.append(record_from(item, source.field_paths))
             except Exception as exc:  # a bad item is reported, the rest goes on
-                listing.errors += 1
                 listing.problems.append(
-                    {"page": listing.pages, "item": position, "message": str(exc)}
+                    {"page": listing.pages + 1, "item": position, "message": str(exc)}
                 )
         listing.records.append(records)
-        listing.seen += len(items)
         url, params = _next(source, body, url, items, params)
     listing.complete = bool(source.complete_path and get_path(body, source.complete_path) is True)
     return listing
@@ -239,10 +245,29 @@ def _analyze_people(session: Session) -> None:
 def run(
     session: Session, *, source: HrisSource, client: httpx.Client, allow_private: bool = False
 ) -> SyncReport:
-    """Read the source's whole listing, then apply it (see fetch and apply)."""
+    """Read the source's whole listing, then apply it in the caller's transaction (see fetch
+    and apply); `sync` is the same with the transactions a server needs."""
     return apply(
         session, source=source, listing=fetch(source, client=client, allow_private=allow_private)
     )
+
+
+def sync(
+    session: Session, *, source: HrisSource, client: httpx.Client, allow_private: bool = False
+) -> SyncReport:
+    """What the CLI, POST .../sync and the worker run. `source` as the caller read it; the
+    caller's transaction, which has only read, ends here, so nothing is held while the HR
+    system answers (on PostgreSQL no connection idle in a transaction, on SQLite no write
+    lock or pinned snapshot). The listing is then applied in a writing transaction to the
+    source as it is by then; the caller commits."""
+    settings = detached(source)
+    session.rollback()
+    listing = fetch(settings, client=client, allow_private=allow_private)
+    begin_writing(session)
+    current = session.get(HrisSource, settings.id, populate_existing=True)
+    if current is None:
+        raise SyncFailed(f"HR source {settings.name} was deleted while it was pulled.")
+    return apply(session, source=current, listing=listing)
 
 
 def _next(
@@ -317,10 +342,7 @@ def pull_due(
     with httpx.Client(timeout=TIMEOUT, transport=transport) as client:
         for settings in claimed:
             try:
-                listing = fetch(settings, client=client, allow_private=allow_private)
-                session.connection(execution_options=WRITE_INTENT)
-                source = session.get(HrisSource, settings.id)
-                report = apply(session, source=source, listing=listing) if source else None
+                report = sync(session, source=settings, client=client, allow_private=allow_private)
             except Exception as exc:  # kept on the source, tried again after the interval
                 session.rollback()
                 _record_failure(session, source_id=settings.id, error=exc)
@@ -330,8 +352,6 @@ def pull_due(
                 )
                 continue
             session.commit()
-            if report is None:  # the source was deleted meanwhile
-                continue
             pulled += 1
             logger.info(
                 "scheduled HR pull done",
@@ -347,8 +367,8 @@ def pull_due(
 
 
 def _record_failure(session: Session, *, source_id: Any, error: Exception) -> None:
-    session.connection(execution_options=WRITE_INTENT)
-    source = session.get(HrisSource, source_id)
+    begin_writing(session)
+    source = session.get(HrisSource, source_id, populate_existing=True)
     if source is not None:
         source.last_pull_error = str(error) or type(error).__name__
         session.add(source)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.auth.dependencies import require
 from app.core.errors import AppError, problem_responses
 from app.core.pagination import Page, PageParams, page_params
-from app.core.routing import api_router, begin_writing, get_session, locks_late
+from app.core.routing import api_router, get_session, locks_late
 from app.integrations.hris import events, pull, service
 from app.integrations.hris.models import MappingKind
 from app.integrations.hris.schemas import (
@@ -174,15 +174,16 @@ def sync_source(
 ) -> SyncReport:
     """Read the source's whole listing, then upsert it (as `aidiploma sync hris`): the
     write starts only once the HR system has answered every page."""
-    source = pull.detached(service.get_source(session, name=name))
-    allow_private = request.app.state.settings.hris_allow_private
     try:
-        listing = pull.fetch(source, client=client, allow_private=allow_private)
+        return pull.sync(
+            session,
+            source=service.get_source(session, name=name),
+            client=client,
+            allow_private=request.app.state.settings.hris_allow_private,
+        )
     except pull.SyncFailed as exc:
         error = AppError(
             f"{exc} Nothing was changed.", slug="hr-sync-failed", title="HR sync failed"
         )
         error.status = 502
         raise error from None
-    begin_writing(session)
-    return pull.apply(session, source=service.get_source(session, name=name), listing=listing)

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from app.core import audit, clock, urls
 from app.core.config import Settings
-from app.core.db import WRITE_INTENT
+from app.core.db import begin_writing
 from app.core.outbox import OutboxEvent
 from app.integrations.webhooks import signing
 from app.integrations.webhooks.models import (
@@ -58,12 +58,6 @@ CLAIM_BATCH = 100
 EXCERPT = 500
 
 
-def _begin_write(session: Session) -> None:
-    """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
-    if not session.in_transaction():
-        session.connection(execution_options=WRITE_INTENT)
-
-
 def _matches(subscription: WebhookSubscription, event_type: str) -> bool:
     return ALL_EVENTS in subscription.event_types or event_type in subscription.event_types
 
@@ -72,7 +66,7 @@ def fan_out(session: Session, *, batch_size: int = FAN_OUT_BATCH) -> int:
     """Create the deliveries of outbox events not fanned out yet; returns how many."""
     created = 0
     while True:
-        _begin_write(session)
+        begin_writing(session)
         cursor = session.exec(
             select(WebhookCursor)
             .where(WebhookCursor.name == CURSOR_NAME)
@@ -213,7 +207,7 @@ def claim(
     session: Session, *, worker_id: uuid.UUID, lease: timedelta, limit: int = CLAIM_BATCH
 ) -> list[_Request]:
     """Claim up to `limit` due deliveries for this worker and build their signed requests."""
-    _begin_write(session)
+    begin_writing(session)
     now = clock.now()
     ids = list(session.execute(_due_statement(now, limit)).scalars())
     if not ids:
@@ -361,7 +355,7 @@ def record(
     """Write the attempts whose claim is still ours; update subscriptions' failure runs."""
     if not results:
         return 0
-    _begin_write(session)
+    begin_writing(session)
     now = clock.now()
     ids = [r.request.delivery_id for r in results]
     ours = set(

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from standardwebhooks import Webhook
@@ -376,6 +377,16 @@ def test_sync_endpoint_takes_no_lock_while_the_hr_system_answers(database, tmp_p
             thread.start()
             try:
                 assert hr_system.reached.wait(10), "the sync never reached the HR system"
+                if database.backend == "postgresql":
+                    # No connection sits idle in a transaction while the HR system answers.
+                    with fresh.engine.connect() as watcher:
+                        idle = watcher.execute(
+                            sa.text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                "current_database() AND state = 'idle in transaction'"
+                            )
+                        ).scalar_one()
+                    assert idle == 0
                 started = time.monotonic()
                 mapped = client.put(
                     "/integrations/hris/mappings",

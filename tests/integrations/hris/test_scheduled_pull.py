@@ -223,10 +223,9 @@ def _a_worker_waiting_on_the_hr_system(database, tmp_path, people: list[str]):
 
 
 def test_two_workers_never_pull_one_source_at_once(database, tmp_path):
-    """The first worker holds the source's row while it pulls; a second worker skips it
-    (FOR UPDATE SKIP LOCKED) instead of pulling the same HR system a second time."""
-    if database.backend != "postgresql":
-        pytest.skip("SQLite runs a single worker; its write lock serialises the pulls")
+    """The first worker claims the source (moves its next_pull_at on, under a row lock that
+    other workers skip) and commits before it reads the HR system; a second worker then
+    finds nothing due instead of pulling the same HR system a second time."""
     with _a_worker_waiting_on_the_hr_system(database, tmp_path, ["W1", "W2"]) as (
         factory,
         hr_system,
