@@ -146,7 +146,6 @@ def status_classes(
     today: date,
     tiers: list[str],
     columns: frozenset[str] = ALL_COLUMNS,
-    table: Any = PersonStatus,
 ) -> StatusClasses:
     """The classes of person_status rows on `today`, required tiers named by `tiers` (any
     other required tier is one class, OTHER_TIER). A person without a status row (outer
@@ -155,6 +154,7 @@ def status_classes(
     Only `columns` are kept: an expression reading another column of the stand-ins fails
     when the statement is built (AttributeError), never silently. Each column fewer is a
     CASE fewer per person."""
+    table: Any = PersonStatus
     day = timedelta(days=1)
     horizons = [today + timedelta(days=days) for days in EXPIRY_HORIZONS]
     dimensions = [

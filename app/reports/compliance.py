@@ -120,17 +120,17 @@ def process_risk(session: Session, *, filters: ReportFilters) -> ProcessRiskRepo
         .distinct()
         .subquery()
     )
-    scoped = scope.in_scope()
+    figure = scope.figure_conditions(today, PersonStatus)
     counts = {
         row.process_id: row
         for row in session.execute(
             sa.select(
                 members.c.process_id,
                 sa.func.count().label("people"),
-                count_if(scoped).label("in_scope"),
-                count_if(sa.and_(scoped, queries.compliant_expr(today))).label("compliant"),
-                count_if(sa.and_(scoped, queries.overdue_expr(today))).label("overdue"),
-                count_if(sa.and_(scoped, queries.status_expr(today) == "expired")).label("expired"),
+                *(
+                    count_if(figure[name]).label(name)
+                    for name in ("in_scope", "compliant", "overdue", "expired")
+                ),
             )
             .outerjoin(PersonStatus, col(PersonStatus.person_id) == members.c.person_id)
             .group_by(members.c.process_id)

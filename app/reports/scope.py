@@ -170,9 +170,7 @@ MEASURES = (
     "in_scope",
     "certified",
     "compliant",
-    "expiring_30",
-    "expiring_60",
-    "expiring_90",
+    *(f"expiring_{days}" for days in queries.EXPIRY_HORIZONS),
     "expired",
     "overdue",
 )

@@ -701,8 +701,8 @@ def board(session: Session, *, filters: ReportFilters, oversight: OversightSumma
             scope.current_role(today),
             col(PersonRole.role_id).in_(high_ids),
         ]
-        scoped = scope.in_scope()
-        compliant = sa.and_(scoped, queries.compliant_expr(today))
+        figure = scope.figure_conditions(today, PersonStatus)
+        scoped, compliant = figure["in_scope"], figure["compliant"]
         members = (
             sa.select(col(Person.id).label("person_id"), col(PersonRole.role_id).label("role_id"))
             .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
