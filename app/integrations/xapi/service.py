@@ -264,7 +264,7 @@ def store(
     ]
     # The model version is read once per request: with the existing statements, or else
     # only when a statement may need it.
-    if version_key is not _UNREAD:
+    if version_key is not _UNSET:
         version = certification_service.version_of_key(session, version_key)
     elif any(p.activity_id for p in parsed) or resolved:
         version = certification_service.current_version(session)
@@ -283,7 +283,8 @@ def store(
     return ids
 
 
-_UNREAD: Any = object()
+# Not given / not read (None is a value: no model version, no index).
+_UNSET: Any = object()
 
 
 def _stored(
@@ -291,12 +292,12 @@ def _stored(
 ) -> tuple[dict[str, str], bool, Any]:
     """The stored JSON of those of `ids` that exist and, with `client_to_check`, whether that
     API client is active and the current model version's key (CURRENT_VERSION_KEY), in the
-    same round trip; the key is _UNREAD without `client_to_check`."""
+    same round trip; the key is _UNSET without `client_to_check`."""
     query = _stored_query(session.get_bind().dialect.name, with_client=client_to_check is not None)
     values: dict[str, Any] = {"ids": [uuid.UUID(i) for i in ids]}
     if client_to_check is None:
         rows = session.execute(query, values).all()
-        return {str(r.id): r.raw for r in rows}, True, _UNREAD
+        return {str(r.id): r.raw for r in rows}, True, _UNSET
     rows = session.execute(query, {**values, "client_id": client_to_check}).all()
     head = rows[0]
     return (
@@ -405,8 +406,6 @@ def _void(session: Session, targets: set[uuid.UUID], *, actor: str | None) -> No
             actor=actor,
         )
 
-
-_UNSET: Any = object()
 
 # Mappings of a published version never change (edits need a draft): one read per
 # version and process. Keyed like certification_service.published_content.
